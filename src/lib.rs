@@ -1,0 +1,16 @@
+//! cepflow: complex event processing with Flink CEP's pattern language
+//! and answers, embedded in Rust.
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+pub mod nfa;
+pub mod pattern;
+mod util;
+
+pub use nfa::{Context, Match, Nfa, Partition, SharedBuffer};
+pub use pattern::{
+    Condition, Connect, Contiguity, Pattern, PatternBuilder, PatternError,
+    Repeat, SkipStrategy, WithinType,
+};
+pub use util::ids::StageId;

@@ -1,0 +1,183 @@
+//! The compiled automaton: immutable, shared by every key and thread.
+
+use std::fmt;
+
+use crate::pattern::{Condition, SkipStrategy};
+use crate::util::ids::{StageId, StateId};
+
+/// What kind of state a state is (Flink's `State.StateType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StateKind {
+    /// Where every run begins.
+    Start,
+    /// An ordinary state.
+    Normal,
+    /// Reaching it completes a match.
+    Final,
+    /// Reaching it kills the run (a negation matched).
+    Stop,
+    /// A match waiting for its window to pass (a trailing
+    /// `not_followed_by`).
+    Pending,
+}
+
+/// What a transition does with the event (Flink's
+/// `StateTransitionAction`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Take the event into the match and move.
+    Take,
+    /// Skip the event and move (or stay).
+    Ignore,
+    /// Move without consuming the event (an epsilon edge).
+    Proceed,
+}
+
+pub(crate) struct Transition<E> {
+    pub(crate) action: Action,
+    pub(crate) source: StateId,
+    pub(crate) target: StateId,
+    pub(crate) condition: Condition<E>,
+}
+
+pub(crate) struct State<E> {
+    /// Flink's internal state name (`stage`, `stage:0`, ...).
+    pub(crate) name: String,
+    /// The stage whose events this state takes; `None` for the final
+    /// state.
+    pub(crate) stage: Option<StageId>,
+    pub(crate) kind: StateKind,
+    pub(crate) transitions: Vec<Transition<E>>,
+    /// A `previous_and_current` window on this state (Flink's
+    /// `windowTimes` entry), possibly zero or negative (= none).
+    pub(crate) window_previous: Option<i64>,
+}
+
+/// The skip strategy with its stage resolved.
+#[derive(Clone, Debug)]
+pub(crate) enum Skip {
+    NoSkip,
+    ToNext,
+    PastLastEvent,
+    ToFirst { stage: StageId, throw_on_miss: bool },
+    ToLast { stage: StageId, throw_on_miss: bool },
+}
+
+/// A pattern compiled to a non-deterministic finite automaton.
+///
+/// Built by [`PatternBuilder::build`](crate::PatternBuilder::build);
+/// immutable and `Send + Sync` (when the event type is), so one NFA serves
+/// every key on every thread. Per-key state lives in
+/// [`Runs`](crate::nfa::Runs) and a [`SharedBuffer`](crate::SharedBuffer).
+pub struct Nfa<E> {
+    pub(crate) states: Vec<State<E>>,
+    pub(crate) start: StateId,
+    /// Flink's `windowTime`: the smallest first-and-last window; zero or
+    /// less means none.
+    pub(crate) window: i64,
+    pub(crate) stage_names: Vec<String>,
+    pub(crate) stage_is_group: Vec<bool>,
+    pub(crate) skip: Skip,
+    pub(crate) skip_strategy: SkipStrategy,
+}
+
+impl<E> Nfa<E> {
+    #[inline]
+    pub(crate) fn state(&self, id: StateId) -> &State<E> {
+        &self.states[id.as_usize()]
+    }
+
+    /// The stage names, indexed by [`StageId`].
+    pub fn stage_names(&self) -> &[String] {
+        &self.stage_names
+    }
+
+    /// The id of the named stage.
+    pub fn stage_id(&self, name: &str) -> Option<StageId> {
+        self.stage_names.iter().position(|n| n == name).and_then(StageId::new)
+    }
+
+    /// The name of a stage.
+    ///
+    /// # Panics
+    ///
+    /// When `stage` is not a stage of this pattern.
+    pub fn stage_name(&self, stage: StageId) -> &str {
+        &self.stage_names[stage.as_usize()]
+    }
+
+    /// The match window in milliseconds (Flink's `windowTime`), if any.
+    pub fn window(&self) -> Option<i64> {
+        (self.window > 0).then_some(self.window)
+    }
+
+    /// The after-match skip strategy.
+    pub fn skip_strategy(&self) -> &SkipStrategy {
+        &self.skip_strategy
+    }
+
+    /// The number of NFA states.
+    pub fn state_count(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Heap bytes used by the automaton (approximate).
+    pub fn memory_usage(&self) -> usize {
+        self.states.iter().map(|s| {
+            s.name.capacity()
+                + s.transitions.capacity() * std::mem::size_of::<Transition<E>>()
+        }).sum::<usize>()
+            + self.states.capacity() * std::mem::size_of::<State<E>>()
+    }
+}
+
+impl<E> fmt::Debug for Nfa<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Nfa")
+            .field("states", &self.states.len())
+            .field("window", &self.window)
+            .field("stages", &self.stage_names)
+            .finish()
+    }
+}
+
+/// Prints the automaton readably, one state per line with its
+/// transitions, as `cepflow check` shows it.
+impl<E> fmt::Display for Nfa<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "window: {}", match self.window() {
+            Some(w) => format!("{w} ms (first_and_last)"),
+            None => "none".to_owned(),
+        })?;
+        writeln!(f, "skip: {:?}", self.skip_strategy)?;
+        for (i, s) in self.states.iter().enumerate() {
+            let kind = match s.kind {
+                StateKind::Start => "start",
+                StateKind::Normal => "normal",
+                StateKind::Final => "final",
+                StateKind::Stop => "stop",
+                StateKind::Pending => "pending",
+            };
+            write!(f, "state {i} {:?} [{kind}]", s.name)?;
+            if let Some(w) = s.window_previous {
+                write!(f, " previous_and_current {w} ms")?;
+            }
+            writeln!(f)?;
+            for t in &s.transitions {
+                let action = match t.action {
+                    Action::Take => "take",
+                    Action::Ignore => "ignore",
+                    Action::Proceed => "proceed",
+                };
+                writeln!(
+                    f,
+                    "  {action:<7} -> {} {:?} if {:?}",
+                    t.target.as_usize(),
+                    self.state(t.target).name,
+                    t.condition
+                )?;
+            }
+        }
+        Ok(())
+    }
+}

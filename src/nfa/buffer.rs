@@ -1,0 +1,281 @@
+//! The per-key shared buffer: events stored once, partial matches as
+//! shared backward chains.
+//!
+//! Flink stores each (event, stage) once and lets partial matches share it
+//! through Dewey-numbered edges. We store each event once in a slab and
+//! represent a partial match as a singly linked chain of small nodes
+//! (stage, event, previous node), newest first. Branching a partial match
+//! shares the whole chain (one reference count bump); taking an event adds
+//! one 16-byte node. Extraction is a walk back along one chain, so it
+//! always yields exactly one path, with no version compatibility checks.
+//! Nodes and events are reference counted and freed the moment nothing
+//! reaches them; freed slots are reused, so a key in steady state does
+//! not allocate.
+
+use crate::util::ids::{EventId, NodeId, StageId};
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct EventSlot<E> {
+    value: Option<E>,
+    timestamp: i64,
+    /// Arrival order within the key (Flink's per-timestamp `EventId.id`
+    /// orders the same way).
+    seq: u64,
+    refs: u32,
+}
+
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+struct Node {
+    event: EventId,
+    stage: StageId,
+    previous: Option<NodeId>,
+    refs: u32,
+}
+
+/// An event's position in a key's order: timestamp, then arrival
+/// (Flink's `EventId` order).
+pub(crate) type EventOrder = (i64, u64);
+
+/// Events and partial-match chains of one key, shared by all the patterns
+/// that run on the key.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SharedBuffer<E> {
+    events: Vec<EventSlot<E>>,
+    free_events: Vec<EventId>,
+    nodes: Vec<Node>,
+    free_nodes: Vec<NodeId>,
+    next_seq: u64,
+    live_events: usize,
+    live_nodes: usize,
+}
+
+impl<E> Default for SharedBuffer<E> {
+    fn default() -> Self {
+        Self {
+            events: Vec::new(),
+            free_events: Vec::new(),
+            nodes: Vec::new(),
+            free_nodes: Vec::new(),
+            next_seq: 0,
+            live_events: 0,
+            live_nodes: 0,
+        }
+    }
+}
+
+impl<E> SharedBuffer<E> {
+    /// An empty buffer (allocates nothing).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether no event and no node is held.
+    pub fn is_empty(&self) -> bool {
+        self.live_events == 0 && self.live_nodes == 0
+    }
+
+    /// Number of events held.
+    pub fn event_count(&self) -> usize {
+        self.live_events
+    }
+
+    /// Number of chain nodes held.
+    pub fn node_count(&self) -> usize {
+        self.live_nodes
+    }
+
+    /// Heap bytes held by the buffer's vectors (not counting heap memory
+    /// owned by the events themselves).
+    pub fn memory_usage(&self) -> usize {
+        self.events.capacity() * std::mem::size_of::<EventSlot<E>>()
+            + self.free_events.capacity() * 4
+            + self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.free_nodes.capacity() * 4
+    }
+
+    /// Stores an event; it lives while a node refers to it (the caller
+    /// adds the first reference right away).
+    pub(crate) fn insert_event(&mut self, value: E, timestamp: i64) -> EventId {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let slot = EventSlot { value: Some(value), timestamp, seq, refs: 0 };
+        self.live_events += 1;
+        if let Some(id) = self.free_events.pop() {
+            self.events[id.as_usize()] = slot;
+            id
+        } else {
+            self.events.push(slot);
+            EventId::must(self.events.len() - 1)
+        }
+    }
+
+    /// Drops an event that no node took (refcount zero).
+    pub(crate) fn discard_if_unused(&mut self, id: EventId) -> Option<E> {
+        let slot = &mut self.events[id.as_usize()];
+        if slot.refs == 0 {
+            self.live_events -= 1;
+            self.free_events.push(id);
+            slot.value.take()
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    pub(crate) fn event(&self, id: EventId) -> &E {
+        // OK because only live slots are reachable from nodes and runs.
+        self.events[id.as_usize()].value.as_ref().expect("live event")
+    }
+
+    #[inline]
+    pub(crate) fn event_order(&self, id: EventId) -> EventOrder {
+        let slot = &self.events[id.as_usize()];
+        (slot.timestamp, slot.seq)
+    }
+
+    #[inline]
+    pub(crate) fn event_timestamp(&self, id: EventId) -> i64 {
+        self.events[id.as_usize()].timestamp
+    }
+
+    /// Adds a node: `event` taken by `stage` after the chain `previous`.
+    /// The new node starts with one reference (the caller's run).
+    pub(crate) fn put(
+        &mut self,
+        stage: StageId,
+        event: EventId,
+        previous: Option<NodeId>,
+    ) -> NodeId {
+        if let Some(p) = previous {
+            self.nodes[p.as_usize()].refs += 1;
+        }
+        self.events[event.as_usize()].refs += 1;
+        let node = Node { event, stage, previous, refs: 1 };
+        self.live_nodes += 1;
+        if let Some(id) = self.free_nodes.pop() {
+            self.nodes[id.as_usize()] = node;
+            id
+        } else {
+            self.nodes.push(node);
+            NodeId::must(self.nodes.len() - 1)
+        }
+    }
+
+    /// Another run now shares the chain ending at `node`.
+    #[inline]
+    pub(crate) fn retain(&mut self, node: Option<NodeId>) {
+        if let Some(n) = node {
+            self.nodes[n.as_usize()].refs += 1;
+        }
+    }
+
+    /// A run no longer uses the chain ending at `node`: frees every node
+    /// (and event) nothing else reaches. Iterative, so chain length does
+    /// not grow the stack.
+    pub(crate) fn release(&mut self, node: Option<NodeId>) {
+        let mut next = node;
+        while let Some(id) = next {
+            let n = &mut self.nodes[id.as_usize()];
+            n.refs -= 1;
+            if n.refs > 0 {
+                return;
+            }
+            let (event, previous) = (n.event, n.previous);
+            self.live_nodes -= 1;
+            self.free_nodes.push(id);
+            let slot = &mut self.events[event.as_usize()];
+            slot.refs -= 1;
+            if slot.refs == 0 {
+                slot.value = None;
+                self.live_events -= 1;
+                self.free_events.push(event);
+            }
+            next = previous;
+        }
+    }
+
+    /// The chain ending at `node`, newest first: (stage, event).
+    pub(crate) fn walk(
+        &self,
+        node: Option<NodeId>,
+    ) -> impl Iterator<Item = (StageId, EventId)> + '_ {
+        let mut next = node;
+        std::iter::from_fn(move || {
+            let id = next?;
+            let n = &self.nodes[id.as_usize()];
+            next = n.previous;
+            Some((n.stage, n.event))
+        })
+    }
+
+    /// Fills `out` with the chain ending at `node` in match order (oldest
+    /// first).
+    pub(crate) fn extract(
+        &self,
+        node: Option<NodeId>,
+        out: &mut Vec<(StageId, EventId)>,
+    ) {
+        out.clear();
+        out.extend(self.walk(node));
+        out.reverse();
+    }
+
+    /// Releases empty vectors' memory once the buffer holds nothing, so an
+    /// idle key costs nothing.
+    pub(crate) fn shrink_if_empty(&mut self) {
+        if self.is_empty() {
+            *self = Self { next_seq: self.next_seq, ..Self::default() };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sid(i: usize) -> StageId {
+        StageId::must(i)
+    }
+
+    #[test]
+    fn shared_chains_are_freed_when_the_last_run_lets_go() {
+        let mut b = SharedBuffer::new();
+        let e0 = b.insert_event("a", 1);
+        let n0 = b.put(sid(0), e0, None);
+        let e1 = b.insert_event("b", 2);
+        let n1 = b.put(sid(1), e1, Some(n0));
+        // The run that held n0 moves on to n1; another run still holds n0.
+        b.retain(Some(n0));
+        b.release(Some(n0));
+        assert_eq!(b.node_count(), 2);
+        let mut path = Vec::new();
+        b.extract(Some(n1), &mut path);
+        assert_eq!(path, vec![(sid(0), e0), (sid(1), e1)]);
+        b.release(Some(n1));
+        assert_eq!(b.node_count(), 1);
+        assert_eq!(b.event_count(), 1);
+        b.release(Some(n0));
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn freed_slots_are_reused() {
+        let mut b = SharedBuffer::new();
+        let e = b.insert_event(1u8, 1);
+        let n = b.put(sid(0), e, None);
+        b.release(Some(n));
+        let cap = b.memory_usage();
+        let e2 = b.insert_event(2u8, 2);
+        let n2 = b.put(sid(0), e2, None);
+        assert_eq!((e, n), (e2, n2));
+        assert_eq!(b.memory_usage(), cap);
+    }
+
+    #[test]
+    fn untaken_events_are_discarded() {
+        let mut b = SharedBuffer::new();
+        let e = b.insert_event(7u8, 1);
+        assert_eq!(b.discard_if_unused(e), Some(7));
+        assert!(b.is_empty());
+    }
+}

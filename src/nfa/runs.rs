@@ -1,0 +1,564 @@
+//! One key's runs (partial matches) of one pattern, stepped event by
+//! event: a port of Flink's `NFA.process` / `NFA.advanceTime`.
+//!
+//! A *run* is Flink's `ComputationState`: an NFA state, the chain of
+//! events taken so far (a node of the [`SharedBuffer`]), and the start
+//! and previous timestamps its windows are measured from. Runs sit in a
+//! heap ordered by their start event, walked in the heap's array order
+//! exactly as Flink walks its `PriorityQueue`, because that order decides
+//! which of several simultaneous matches a skip strategy keeps.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use super::automaton::{Action, Nfa, Skip, StateKind};
+use super::buffer::{EventOrder, SharedBuffer};
+use super::context::Context;
+use super::matched::Match;
+use crate::util::ids::{EventId, NodeId, StageId, StateId};
+use crate::util::javaheap::{HeapKey, JavaHeap};
+
+const NO_SEQ: u64 = u64::MAX;
+
+/// Flink gives up on patterns whose epsilon (proceed) edges cycle; we cap
+/// the walk instead of looping forever.
+const MAX_PROCEED_STEPS: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Run {
+    state: StateId,
+    node: Option<NodeId>,
+    start_ts: i64,
+    prev_ts: i64,
+    /// The start event's arrival number; `NO_SEQ` for the start run.
+    start_seq: u64,
+}
+
+impl Run {
+    fn start(state: StateId) -> Self {
+        Run { state, node: None, start_ts: -1, prev_ts: -1, start_seq: NO_SEQ }
+    }
+
+    fn start_order(&self) -> EventOrder {
+        if self.start_seq == NO_SEQ {
+            (i64::MAX, NO_SEQ)
+        } else {
+            (self.start_ts, self.start_seq)
+        }
+    }
+}
+
+impl HeapKey for Run {
+    #[inline]
+    fn heap_cmp(&self, other: &Self) -> Ordering {
+        self.start_order().cmp(&other.start_order())
+    }
+}
+
+/// Receives what a pattern produces for one key.
+pub trait Output<E> {
+    /// A completed match.
+    fn on_match(&mut self, m: &Match<'_, E>);
+    /// A partial match whose window expired at `timestamp` (only called
+    /// when timeouts are requested).
+    fn on_timeout(&mut self, m: &Match<'_, E>, timestamp: i64);
+}
+
+/// A skip strategy with throw-on-miss found no event to skip to
+/// (Flink fails the job with `FlinkRuntimeException`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkipError {
+    stage: String,
+    first_element: bool,
+}
+
+impl fmt::Display for SkipError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.first_element {
+            write!(f, "could not skip to the first element of a match (stage {:?})", self.stage)
+        } else {
+            write!(f, "could not skip to stage {:?}: the match has no such event", self.stage)
+        }
+    }
+}
+
+impl std::error::Error for SkipError {}
+
+/// The event being processed: handed to the buffer only when some run
+/// takes it, so an event that starts nothing costs nothing.
+#[derive(Debug)]
+pub struct Incoming<E> {
+    value: Option<E>,
+    id: Option<EventId>,
+    timestamp: i64,
+}
+
+impl<E> Incoming<E> {
+    /// Wraps an event and its timestamp.
+    pub fn new(value: E, timestamp: i64) -> Self {
+        Self { value: Some(value), id: None, timestamp }
+    }
+
+    /// The event's timestamp.
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+
+    /// Whether some run took the event (it now lives in the buffer).
+    pub fn was_taken(&self) -> bool {
+        self.id.is_some()
+    }
+
+    /// Gives the event back when no run took it.
+    pub fn into_untaken(self) -> Option<E> {
+        self.value
+    }
+
+    #[inline]
+    fn get<'a>(&'a self, buffer: &'a SharedBuffer<E>) -> &'a E {
+        match self.id {
+            Some(id) => buffer.event(id),
+            // OK because value is only moved out when id is set.
+            None => self.value.as_ref().expect("incoming event"),
+        }
+    }
+
+    fn register(&mut self, buffer: &mut SharedBuffer<E>) -> EventId {
+        if let Some(id) = self.id {
+            return id;
+        }
+        // OK because id is unset, so value is still here.
+        let value = self.value.take().expect("incoming event");
+        let id = buffer.insert_event(value, self.timestamp);
+        self.id = Some(id);
+        id
+    }
+}
+
+/// Reusable working memory for stepping runs; one per thread, shared by
+/// all keys and patterns, so the per-event path does not allocate.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    next: JavaHeap<Run>,
+    potential: JavaHeap<Run>,
+    new_runs: Vec<Run>,
+    retained: Vec<Run>,
+    edges: Vec<(Action, StateId, StateId)>,
+    stack: Vec<StateId>,
+    path: Vec<(StageId, EventId)>,
+}
+
+impl Scratch {
+    /// Empty scratch space.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// The partial matches of one pattern for one key (Flink's `NFAState`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Runs {
+    partial: JavaHeap<Run>,
+    /// Completed matches held back by an earlier partial match (skip
+    /// strategies other than `no_skip`).
+    completed: JavaHeap<Run>,
+}
+
+impl Runs {
+    /// The runs of a fresh key: just the start run.
+    pub fn new<E>(nfa: &Nfa<E>) -> Self {
+        let mut partial = JavaHeap::default();
+        partial.add(Run::start(nfa.start));
+        Self { partial, completed: JavaHeap::default() }
+    }
+
+    /// Whether only the start run is left: the key holds nothing for this
+    /// pattern and may be dropped.
+    pub fn is_idle(&self) -> bool {
+        self.completed.is_empty()
+            && self.partial.len() == 1
+            && self.partial.as_slice()[0].node.is_none()
+    }
+
+    /// Partial matches alive, not counting the start run.
+    pub fn partial_count(&self) -> usize {
+        self.partial.as_slice().iter().filter(|r| r.start_seq != NO_SEQ).count()
+    }
+
+    /// Completed matches held back by a skip strategy.
+    pub fn held_count(&self) -> usize {
+        self.completed.len()
+    }
+
+    /// The earliest moment (event time) at which advancing time can
+    /// change these runs: the smallest window deadline. `None` when no
+    /// run can time out.
+    pub fn next_deadline<E>(&self, nfa: &Nfa<E>) -> Option<i64> {
+        let mut best: Option<i64> = None;
+        for run in self.partial.as_slice() {
+            let state = nfa.state(run.state);
+            if state.kind == StateKind::Start {
+                continue;
+            }
+            if nfa.window > 0 {
+                let d = run.start_ts.wrapping_add(nfa.window);
+                best = Some(best.map_or(d, |b| b.min(d)));
+            }
+            if let Some(w) = state.window_previous.filter(|&w| w > 0) {
+                let d = run.prev_ts.wrapping_add(w);
+                best = Some(best.map_or(d, |b| b.min(d)));
+            }
+        }
+        best
+    }
+
+    /// Releases every run's events from the buffer, leaving the start run.
+    pub fn clear<E>(&mut self, nfa: &Nfa<E>, buffer: &mut SharedBuffer<E>) {
+        for run in self.partial.drain_in_array_order() {
+            buffer.release(run.node);
+        }
+        for run in self.completed.drain_in_array_order() {
+            buffer.release(run.node);
+        }
+        self.partial.add(Run::start(nfa.start));
+    }
+
+    /// Feeds one event to every run (Flink's `NFA.process`): completed
+    /// matches go to `out`, as the skip strategy allows.
+    ///
+    /// # Errors
+    ///
+    /// [`SkipError`] when a skip strategy with throw-on-miss cannot skip.
+    pub fn process<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        event: &mut Incoming<E>,
+        out: &mut O,
+    ) -> Result<(), SkipError> {
+        let mut next = std::mem::take(&mut scratch.next);
+        let mut potential = std::mem::take(&mut scratch.potential);
+        next.clear();
+        potential.clear();
+        for i in 0..self.partial.len() {
+            let run = self.partial.as_slice()[i];
+            let mut new_runs = std::mem::take(&mut scratch.new_runs);
+            new_runs.clear();
+            compute_next_states(nfa, buffer, scratch, run, event, &mut new_runs);
+            let mut retained = std::mem::take(&mut scratch.retained);
+            retained.clear();
+            let mut discard = false;
+            for &r in &new_runs {
+                match nfa.state(r.state).kind {
+                    StateKind::Final => potential.add(r),
+                    StateKind::Stop => {
+                        discard = true;
+                        buffer.release(r.node);
+                    }
+                    _ => retained.push(r),
+                }
+            }
+            if discard {
+                for r in &retained {
+                    buffer.release(r.node);
+                }
+            } else {
+                for &r in &retained {
+                    next.add(r);
+                }
+            }
+            scratch.new_runs = new_runs;
+            scratch.retained = retained;
+        }
+        self.partial.clear();
+        std::mem::swap(&mut self.partial, &mut next);
+        let result = self.emit_matches(nfa, buffer, scratch, &mut potential, out);
+        scratch.next = next;
+        scratch.potential = potential;
+        result
+    }
+
+    /// Expires runs whose window has passed at `timestamp` (Flink's
+    /// `NFA.advanceTime`): timed-out partial matches go to
+    /// `out.on_timeout` when `timeouts` is set; a trailing
+    /// `not_followed_by` that waited out its window completes; matches
+    /// held back by expired runs are released.
+    ///
+    /// # Errors
+    ///
+    /// [`SkipError`] when a skip strategy with throw-on-miss cannot skip.
+    pub fn advance_time<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        timestamp: i64,
+        timeouts: bool,
+        out: &mut O,
+    ) -> Result<(), SkipError> {
+        // Rebuilding the heap from an unchanged heap reproduces it, so
+        // when nothing expires there is nothing to do.
+        if !self.partial.as_slice().iter().any(|r| timed_out(nfa, r, timestamp).is_some()) {
+            return Ok(());
+        }
+        let mut next = std::mem::take(&mut scratch.next);
+        let mut potential = std::mem::take(&mut scratch.potential);
+        next.clear();
+        potential.clear();
+        for run in self.partial.drain_in_array_order() {
+            let Some(deadline) = timed_out(nfa, &run, timestamp) else {
+                next.add(run);
+                continue;
+            };
+            if nfa.state(run.state).kind == StateKind::Pending {
+                potential.add(run);
+                continue;
+            }
+            if timeouts {
+                buffer.extract(run.node, &mut scratch.path);
+                let m = Match {
+                    buffer,
+                    stage_names: &nfa.stage_names,
+                    path: &scratch.path,
+                };
+                out.on_timeout(&m, deadline);
+            }
+            buffer.release(run.node);
+        }
+        std::mem::swap(&mut self.partial, &mut next);
+        let result = self.emit_matches(nfa, buffer, scratch, &mut potential, out);
+        scratch.next = next;
+        scratch.potential = potential;
+        result
+    }
+
+    /// Flink's `processMatchesAccordingToSkipStrategy`.
+    fn emit_matches<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        potential: &mut JavaHeap<Run>,
+        out: &mut O,
+    ) -> Result<(), SkipError> {
+        for &r in potential.as_slice() {
+            self.completed.add(r);
+        }
+        let skips = !matches!(nfa.skip, Skip::NoSkip);
+        while let Some(&earliest) = self.completed.peek() {
+            if skips {
+                if let Some(partial) = self.partial.peek() {
+                    if earliest.heap_cmp(partial) == Ordering::Greater {
+                        break;
+                    }
+                }
+            }
+            self.completed.poll();
+            buffer.extract(earliest.node, &mut scratch.path);
+            if let Some((pruning, inclusive)) = pruning_id(nfa, buffer, &scratch.path)? {
+                let prune = |r: &Run| {
+                    r.start_seq != NO_SEQ && {
+                        let start = r.start_order();
+                        start < pruning || (inclusive && start == pruning)
+                    }
+                };
+                self.partial.remove_if(|r| {
+                    let gone = prune(r);
+                    if gone {
+                        buffer.release(r.node);
+                    }
+                    gone
+                });
+                self.completed.remove_if(|r| {
+                    let gone = prune(r);
+                    if gone {
+                        buffer.release(r.node);
+                    }
+                    gone
+                });
+            }
+            let m = Match { buffer, stage_names: &nfa.stage_names, path: &scratch.path };
+            out.on_match(&m);
+            buffer.release(earliest.node);
+        }
+        Ok(())
+    }
+}
+
+/// When `run` has expired at `now`: the moment its window closed.
+fn timed_out<E>(nfa: &Nfa<E>, run: &Run, now: i64) -> Option<i64> {
+    let state = nfa.state(run.state);
+    if state.kind == StateKind::Start {
+        return None;
+    }
+    if let Some(w) = state.window_previous {
+        if w > 0 && now.wrapping_sub(run.prev_ts) >= w {
+            return Some(run.prev_ts.wrapping_add(w));
+        }
+    }
+    if nfa.window > 0 && now.wrapping_sub(run.start_ts) >= nfa.window {
+        return Some(run.start_ts.wrapping_add(nfa.window));
+    }
+    None
+}
+
+/// The event runs are pruned against after a match, and whether a run
+/// starting exactly there is pruned too.
+fn pruning_id<E>(
+    nfa: &Nfa<E>,
+    buffer: &SharedBuffer<E>,
+    path: &[(StageId, EventId)],
+) -> Result<Option<(EventOrder, bool)>, SkipError> {
+    let order = |e: EventId| buffer.event_order(e);
+    Ok(match nfa.skip {
+        Skip::NoSkip => None,
+        Skip::ToNext => path.iter().map(|&(_, e)| order(e)).min().map(|p| (p, true)),
+        Skip::PastLastEvent => path.iter().map(|&(_, e)| order(e)).max().map(|p| (p, true)),
+        Skip::ToFirst { stage, throw_on_miss } | Skip::ToLast { stage, throw_on_miss } => {
+            let mut events = path.iter().filter(|&&(s, _)| s == stage).map(|&(_, e)| order(e));
+            let target = if matches!(nfa.skip, Skip::ToFirst { .. }) {
+                events.next()
+            } else {
+                events.last()
+            };
+            let name = nfa.stage_name(stage).to_owned();
+            if throw_on_miss {
+                let Some(t) = target else {
+                    return Err(SkipError { stage: name, first_element: false });
+                };
+                let first = path.iter().map(|&(_, e)| order(e)).min();
+                if first == Some(t) {
+                    return Err(SkipError { stage: name, first_element: true });
+                }
+            }
+            target.map(|p| (p, false))
+        }
+    })
+}
+
+/// Flink's `computeNextStates`: every run the event can lead `run` to,
+/// in Flink's order.
+fn compute_next_states<E>(
+    nfa: &Nfa<E>,
+    buffer: &mut SharedBuffer<E>,
+    scratch: &mut Scratch,
+    run: Run,
+    event: &mut Incoming<E>,
+    out: &mut Vec<Run>,
+) {
+    decision_graph(nfa, buffer, scratch, run, event);
+    let is_start = nfa.state(run.state).kind == StateKind::Start;
+    for i in 0..scratch.edges.len() {
+        let (action, source, target) = scratch.edges[i];
+        match action {
+            Action::Ignore => {
+                if !is_start {
+                    buffer.retain(run.node);
+                    out.push(Run { state: target, ..run });
+                }
+            }
+            Action::Take => {
+                let id = event.register(buffer);
+                // OK because only states of a stage have take edges.
+                let stage = nfa.state(source).stage.expect("take from a stage");
+                let node = buffer.put(stage, id, run.node);
+                let (start_ts, start_seq) = if is_start {
+                    buffer.event_order(id)
+                } else {
+                    (run.start_ts, run.start_seq)
+                };
+                let taken = Run {
+                    state: target,
+                    node: Some(node),
+                    start_ts,
+                    prev_ts: event.timestamp,
+                    start_seq,
+                };
+                out.push(taken);
+                if let Some(fin) = final_after_proceed(nfa, buffer, scratch, run, event, target) {
+                    buffer.retain(Some(node));
+                    out.push(Run { state: fin, ..taken });
+                }
+            }
+            Action::Proceed => {}
+        }
+    }
+    if is_start {
+        out.push(Run::start(run.state));
+    }
+    buffer.release(run.node);
+}
+
+/// Flink's `createDecisionGraph`: follows proceed edges whose condition
+/// holds and collects the take and ignore edges that hold.
+fn decision_graph<E>(
+    nfa: &Nfa<E>,
+    buffer: &SharedBuffer<E>,
+    scratch: &mut Scratch,
+    run: Run,
+    event: &Incoming<E>,
+) {
+    let ctx = Context {
+        buffer,
+        node: run.node,
+        stage_names: &nfa.stage_names,
+        timestamp: event.timestamp,
+    };
+    let value = event.get(buffer);
+    scratch.edges.clear();
+    scratch.stack.clear();
+    scratch.stack.push(run.state);
+    let mut steps = 0;
+    while let Some(s) = scratch.stack.pop() {
+        steps += 1;
+        if steps > MAX_PROCEED_STEPS {
+            break;
+        }
+        for t in &nfa.state(s).transitions {
+            if t.condition.test(value, &ctx) {
+                match t.action {
+                    Action::Proceed => scratch.stack.push(t.target),
+                    action => scratch.edges.push((action, t.source, t.target)),
+                }
+            }
+        }
+    }
+}
+
+/// Flink's `findFinalStateAfterProceed`, with the context of the run
+/// before it took the event.
+fn final_after_proceed<E>(
+    nfa: &Nfa<E>,
+    buffer: &SharedBuffer<E>,
+    scratch: &mut Scratch,
+    run: Run,
+    event: &Incoming<E>,
+    from: StateId,
+) -> Option<StateId> {
+    let ctx = Context {
+        buffer,
+        node: run.node,
+        stage_names: &nfa.stage_names,
+        timestamp: event.timestamp,
+    };
+    let value = event.get(buffer);
+    scratch.stack.clear();
+    scratch.stack.push(from);
+    let mut steps = 0;
+    while let Some(s) = scratch.stack.pop() {
+        steps += 1;
+        if steps > MAX_PROCEED_STEPS {
+            break;
+        }
+        for t in &nfa.state(s).transitions {
+            if t.action == Action::Proceed && t.condition.test(value, &ctx) {
+                if nfa.state(t.target).kind == StateKind::Final {
+                    return Some(t.target);
+                }
+                scratch.stack.push(t.target);
+            }
+        }
+    }
+    None
+}

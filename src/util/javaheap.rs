@@ -1,0 +1,193 @@
+//! A binary heap that behaves exactly like `java.util.PriorityQueue`.
+//!
+//! Flink keeps partial matches in a `PriorityQueue` ordered by their start
+//! event and walks it in *array* order, and emits completed matches in
+//! poll order. Among entries that compare equal (matches that started at
+//! the same event) that order decides which match a skip strategy keeps.
+//! To give Flink's answers, we reproduce its sift-up, sift-down, bulk
+//! removal and heapify steps one for one (OpenJDK 17).
+
+use std::cmp::Ordering;
+
+/// Entries know their own sort key.
+pub(crate) trait HeapKey {
+    /// Compares like Flink's `COMPUTATION_STATE_COMPARATOR`.
+    fn heap_cmp(&self, other: &Self) -> Ordering;
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct JavaHeap<T> {
+    items: Vec<T>,
+}
+
+impl<T> Default for JavaHeap<T> {
+    fn default() -> Self {
+        Self { items: Vec::new() }
+    }
+}
+
+impl<T: HeapKey> JavaHeap<T> {
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The entries in array order (Java's iteration order).
+    pub(crate) fn as_slice(&self) -> &[T] {
+        &self.items
+    }
+
+    pub(crate) fn peek(&self) -> Option<&T> {
+        self.items.first()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+    }
+
+    /// Takes the entries out in array order, leaving the heap empty but
+    /// keeping its allocation for `add`.
+    pub(crate) fn drain_in_array_order(&mut self) -> std::vec::Drain<'_, T> {
+        self.items.drain(..)
+    }
+
+    pub(crate) fn add(&mut self, item: T) {
+        self.items.push(item);
+        let k = self.items.len() - 1;
+        self.sift_up(k);
+    }
+
+    pub(crate) fn poll(&mut self) -> Option<T> {
+        if self.items.is_empty() {
+            return None;
+        }
+        let last = self.items.len() - 1;
+        self.items.swap(0, last);
+        let top = self.items.pop();
+        if !self.items.is_empty() {
+            self.sift_down(0);
+        }
+        top
+    }
+
+    /// Removes every entry for which `remove` says true, like Java's
+    /// `removeIf`/`removeAll`: survivors keep their relative order, then
+    /// the array is heapified.
+    pub(crate) fn remove_if(&mut self, mut remove: impl FnMut(&T) -> bool) {
+        let before = self.items.len();
+        self.items.retain(|item| !remove(item));
+        if self.items.len() != before {
+            self.heapify();
+        }
+    }
+
+    fn heapify(&mut self) {
+        let n = self.items.len();
+        let mut i = (n >> 1) as isize - 1;
+        while i >= 0 {
+            self.sift_down(i as usize);
+            i -= 1;
+        }
+    }
+
+    // The two sifts move a "hole" as Java does, so entries that compare
+    // equal end up where Java puts them.
+    fn sift_up(&mut self, mut k: usize) {
+        while k > 0 {
+            let parent = (k - 1) >> 1;
+            if self.items[k].heap_cmp(&self.items[parent]) != Ordering::Less
+            {
+                break;
+            }
+            self.items.swap(k, parent);
+            k = parent;
+        }
+    }
+
+    fn sift_down(&mut self, mut k: usize) {
+        let n = self.items.len();
+        let half = n >> 1;
+        while k < half {
+            let mut child = 2 * k + 1;
+            let right = child + 1;
+            if right < n
+                && self.items[child].heap_cmp(&self.items[right])
+                    == Ordering::Greater
+            {
+                child = right;
+            }
+            if self.items[k].heap_cmp(&self.items[child])
+                != Ordering::Greater
+            {
+                break;
+            }
+            self.items.swap(k, child);
+            k = child;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct Item(u32, char);
+
+    impl HeapKey for Item {
+        fn heap_cmp(&self, other: &Self) -> Ordering {
+            self.0.cmp(&other.0)
+        }
+    }
+
+    fn tags(h: &JavaHeap<Item>) -> String {
+        h.as_slice().iter().map(|i| i.1).collect()
+    }
+
+    #[test]
+    fn poll_returns_in_key_order() {
+        let mut h = JavaHeap::default();
+        for (k, c) in [(5, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (4, 'e')] {
+            h.add(Item(k, c));
+        }
+        let order: Vec<u32> =
+            std::iter::from_fn(|| h.poll()).map(|i| i.0).collect();
+        assert_eq!(order, vec![1, 2, 3, 4, 5]);
+    }
+
+    // Array layouts below were computed by hand from OpenJDK's
+    // PriorityQueue.siftUpComparable / siftDownComparable.
+    #[test]
+    fn equal_keys_keep_java_array_order() {
+        let mut h = JavaHeap::default();
+        h.add(Item(1, 'a'));
+        h.add(Item(1, 'b'));
+        h.add(Item(0, 'c'));
+        // c sifts up past a (strictly smaller), a moves to slot 2.
+        assert_eq!(tags(&h), "cba");
+        h.add(Item(1, 'd'));
+        // d's parent is b (equal): stays.
+        assert_eq!(tags(&h), "cbad");
+        assert_eq!(h.poll(), Some(Item(0, 'c')));
+        // last (d) goes to the root and sifts down: children b, a are
+        // equal to it, so it stays.
+        assert_eq!(tags(&h), "dba");
+    }
+
+    #[test]
+    fn remove_if_compacts_then_heapifies() {
+        let mut h = JavaHeap::default();
+        for (k, c) in [(1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e')] {
+            h.add(Item(k, c));
+        }
+        h.remove_if(|i| i.1 == 'a');
+        assert_eq!(tags(&h), "bcde");
+        h.remove_if(|i| i.1 == 'x');
+        assert_eq!(tags(&h), "bcde");
+        h.remove_if(|i| i.1 == 'b');
+        assert_eq!(tags(&h), "cde");
+    }
+}

@@ -1,0 +1,4 @@
+//! Small shared building blocks: integer id newtypes.
+
+pub(crate) mod ids;
+pub(crate) mod javaheap;

@@ -6,6 +6,8 @@
 
 pub mod nfa;
 pub mod pattern;
+pub mod runtime;
+pub mod spec;
 mod util;
 
 pub use nfa::{Context, Match, Nfa, Partition, SharedBuffer};

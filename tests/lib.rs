@@ -1,1 +1,4 @@
-mod placeholder {}
+//! The integration tests, one binary.
+
+mod common;
+mod conformance;

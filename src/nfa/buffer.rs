@@ -93,12 +93,12 @@ impl<E> SharedBuffer<E> {
             + self.free_nodes.capacity() * 4
     }
 
-    /// Stores an event; it lives while a node refers to it (the caller
-    /// adds the first reference right away).
+    /// Stores an event, pinned: it lives until [`unpin`](Self::unpin) and
+    /// then for as long as a node refers to it.
     pub(crate) fn insert_event(&mut self, value: E, timestamp: i64) -> EventId {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = EventSlot { value: Some(value), timestamp, seq, refs: 0 };
+        let slot = EventSlot { value: Some(value), timestamp, seq, refs: 1 };
         self.live_events += 1;
         if let Some(id) = self.free_events.pop() {
             self.events[id.as_usize()] = slot;
@@ -109,15 +109,19 @@ impl<E> SharedBuffer<E> {
         }
     }
 
-    /// Drops an event that no node took (refcount zero).
-    pub(crate) fn discard_if_unused(&mut self, id: EventId) -> Option<E> {
+    /// Drops the pin of [`insert_event`](Self::insert_event); frees the
+    /// event when no node refers to it.
+    pub(crate) fn unpin(&mut self, id: EventId) {
+        self.release_event(id);
+    }
+
+    fn release_event(&mut self, id: EventId) {
         let slot = &mut self.events[id.as_usize()];
+        slot.refs -= 1;
         if slot.refs == 0 {
+            slot.value = None;
             self.live_events -= 1;
             self.free_events.push(id);
-            slot.value.take()
-        } else {
-            None
         }
     }
 
@@ -183,13 +187,7 @@ impl<E> SharedBuffer<E> {
             let (event, previous) = (n.event, n.previous);
             self.live_nodes -= 1;
             self.free_nodes.push(id);
-            let slot = &mut self.events[event.as_usize()];
-            slot.refs -= 1;
-            if slot.refs == 0 {
-                slot.value = None;
-                self.live_events -= 1;
-                self.free_events.push(event);
-            }
+            self.release_event(event);
             next = previous;
         }
     }
@@ -242,8 +240,10 @@ mod tests {
         let mut b = SharedBuffer::new();
         let e0 = b.insert_event("a", 1);
         let n0 = b.put(sid(0), e0, None);
+        b.unpin(e0);
         let e1 = b.insert_event("b", 2);
         let n1 = b.put(sid(1), e1, Some(n0));
+        b.unpin(e1);
         // The run that held n0 moves on to n1; another run still holds n0.
         b.retain(Some(n0));
         b.release(Some(n0));
@@ -263,19 +263,25 @@ mod tests {
         let mut b = SharedBuffer::new();
         let e = b.insert_event(1u8, 1);
         let n = b.put(sid(0), e, None);
+        b.unpin(e);
         b.release(Some(n));
         let cap = b.memory_usage();
         let e2 = b.insert_event(2u8, 2);
         let n2 = b.put(sid(0), e2, None);
+        b.unpin(e2);
         assert_eq!((e, n), (e2, n2));
         assert_eq!(b.memory_usage(), cap);
     }
 
     #[test]
-    fn untaken_events_are_discarded() {
+    fn pinned_events_outlive_their_nodes_until_unpinned() {
         let mut b = SharedBuffer::new();
         let e = b.insert_event(7u8, 1);
-        assert_eq!(b.discard_if_unused(e), Some(7));
+        let n = b.put(sid(0), e, None);
+        b.release(Some(n));
+        assert_eq!(b.event_count(), 1);
+        assert_eq!(*b.event(e), 7);
+        b.unpin(e);
         assert!(b.is_empty());
     }
 }

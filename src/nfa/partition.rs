@@ -100,13 +100,15 @@ impl<E> Partition<E> {
             out,
         )?;
         let mut incoming = Incoming::new(event, timestamp);
-        self.runs.process(
+        let result = self.runs.process(
             nfa,
             &mut self.buffer,
             &mut self.scratch,
             &mut incoming,
             out,
-        )
+        );
+        incoming.finish(&mut self.buffer);
+        result
     }
 
     /// Advances time to `timestamp` and sends what expires to `out`.

@@ -109,8 +109,12 @@ impl<E> Incoming<E> {
         self.id.is_some()
     }
 
-    /// Gives the event back when no run took it.
-    pub fn into_untaken(self) -> Option<E> {
+    /// Ends processing: the event stays in the buffer only as long as a
+    /// run holds it. Gives the event back when no run took it.
+    pub fn finish(self, buffer: &mut SharedBuffer<E>) -> Option<E> {
+        if let Some(id) = self.id {
+            buffer.unpin(id);
+        }
         self.value
     }
 
@@ -123,6 +127,9 @@ impl<E> Incoming<E> {
         }
     }
 
+    /// Moves the event into the buffer, pinned until
+    /// [`finish`](Self::finish), so every pattern sees it even after the
+    /// runs that took it are gone.
     fn register(&mut self, buffer: &mut SharedBuffer<E>) -> EventId {
         if let Some(id) = self.id {
             return id;
@@ -273,10 +280,29 @@ impl Runs {
         }
         self.partial.clear();
         std::mem::swap(&mut self.partial, &mut next);
-        let result = self.emit_matches(nfa, buffer, scratch, &mut potential, out);
+        let result =
+            self.emit_matches(nfa, buffer, scratch, &mut potential, false, out);
         scratch.next = next;
         scratch.potential = potential;
         result
+    }
+
+    /// Emits the matches a skip strategy is holding back, in start order,
+    /// as if nothing blocked them (`cepflow run --flush-held`; Flink never
+    /// releases them).
+    ///
+    /// # Errors
+    ///
+    /// [`SkipError`] when a skip strategy with throw-on-miss cannot skip.
+    pub fn flush_held<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        out: &mut O,
+    ) -> Result<(), SkipError> {
+        let mut none = JavaHeap::default();
+        self.emit_matches(nfa, buffer, scratch, &mut none, true, out)
     }
 
     /// Expires runs whose window has passed at `timestamp` (Flink's
@@ -327,7 +353,8 @@ impl Runs {
             buffer.release(run.node);
         }
         std::mem::swap(&mut self.partial, &mut next);
-        let result = self.emit_matches(nfa, buffer, scratch, &mut potential, out);
+        let result =
+            self.emit_matches(nfa, buffer, scratch, &mut potential, false, out);
         scratch.next = next;
         scratch.potential = potential;
         result
@@ -340,12 +367,13 @@ impl Runs {
         buffer: &mut SharedBuffer<E>,
         scratch: &mut Scratch,
         potential: &mut JavaHeap<Run>,
+        force: bool,
         out: &mut O,
     ) -> Result<(), SkipError> {
         for &r in potential.as_slice() {
             self.completed.add(r);
         }
-        let skips = !matches!(nfa.skip, Skip::NoSkip);
+        let skips = !force && !matches!(nfa.skip, Skip::NoSkip);
         while let Some(&earliest) = self.completed.peek() {
             if skips {
                 if let Some(partial) = self.partial.peek() {

@@ -258,6 +258,13 @@ impl<E: 'static> PatternBuilder<E> {
         self
     }
 
+    /// Records a quantifier call with unchecked numbers (the JSON spec's
+    /// integers); `build` applies Flink's checks.
+    pub(crate) fn repeat_call(mut self, call: RepeatCall) -> Self {
+        self.last().repeat.push(call);
+        self
+    }
+
     /// The stage takes exactly `n` events (Flink's `times(n)`).
     pub fn times(mut self, n: u32) -> Self {
         self.last().repeat.push(RepeatCall::Times(i64::from(n)));

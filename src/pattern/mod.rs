@@ -2,7 +2,7 @@
 //! strategies, and the rules Flink enforces on them. Data only; nothing
 //! here evaluates events.
 
-mod builder;
+pub(crate) mod builder;
 mod condition;
 pub(crate) mod error;
 mod quantifier;

@@ -1,1 +1,140 @@
-fn main() {}
+//! `cepflow`: run, check and benchmark pattern specs on JSON Lines.
+//!
+//! Thin: arguments, exit statuses and I/O; all matching logic lives in
+//! the library (`cepflow::spec`).
+
+mod args;
+mod bench;
+mod lines;
+
+use std::io::{self, BufRead, BufWriter, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command, RunArgs};
+use cepflow::spec::{self, RunError, SpecRunner};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(a) => run(&a),
+        Command::Check { spec } => check(&spec),
+        Command::Bench(a) => bench::bench(&a),
+    }
+}
+
+/// Loads a spec, printing the error (with its caret) on failure.
+pub(crate) fn load_spec(path: &str) -> Result<spec::CompiledSpec, ExitCode> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cepflow: cannot read spec {path}: {e}");
+            return Err(ExitCode::from(2));
+        }
+    };
+    spec::load(&text).map_err(|e| {
+        eprintln!("cepflow: invalid spec {path}: {e}");
+        if let Some(caret) = e.caret() {
+            for line in caret.lines() {
+                eprintln!("    {line}");
+            }
+        }
+        ExitCode::from(2)
+    })
+}
+
+fn check(path: &str) -> ExitCode {
+    let spec = match load_spec(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let _ = writeln!(out, "spec {path}: valid, {} pattern(s)", spec.patterns().len());
+    for p in spec.patterns() {
+        let _ = writeln!(out, "\npattern {:?} (timeouts: {})", p.name(), p.timeouts());
+        let _ = write!(out, "{}", p.pattern().nfa());
+    }
+    ExitCode::SUCCESS
+}
+
+fn run(a: &RunArgs) -> ExitCode {
+    let spec = match load_spec(&a.spec) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let line_parser = match lines::LineParser::from_args(a) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("cepflow: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let input: Box<dyn BufRead> = match a.events.as_deref() {
+        None | Some("-") => Box::new(io::stdin().lock()),
+        Some(path) => match std::fs::File::open(path) {
+            Ok(f) => Box::new(io::BufReader::with_capacity(1 << 16, f)),
+            Err(e) => {
+                eprintln!("cepflow: cannot read events {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let stdout = io::stdout();
+    let out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut runner = SpecRunner::new(spec, out);
+    let mut line_no = 0u64;
+    let mut buf = String::new();
+    let mut input = input;
+    loop {
+        buf.clear();
+        match input.read_line(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("cepflow: reading events: {e}");
+                return ExitCode::from(1);
+            }
+        }
+        line_no += 1;
+        let line = buf.trim_end_matches(['\n', '\r']);
+        let result = match &line_parser {
+            Some(p) => match p.to_json(line) {
+                Ok(Some(json)) => runner.push_line(line_no, &json),
+                Ok(None) => Ok(()),
+                Err(reason) => {
+                    Err(RunError::Event(cepflow::spec::EventError::new(line_no, reason)))
+                }
+            },
+            None => runner.push_line(line_no, line),
+        };
+        match result {
+            Ok(()) => {}
+            Err(RunError::Event(e)) => {
+                eprintln!("{e}");
+                if a.strict {
+                    return ExitCode::from(2);
+                }
+            }
+            Err(e) => {
+                eprintln!("cepflow: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    match runner.finish(a.flush_held) {
+        Ok((summary, _)) => {
+            let c = summary.counters;
+            eprintln!(
+                "cepflow: {} lines, {} invalid, {} late, {} matches, {} timeouts, peak {} partial matches",
+                summary.lines, summary.invalid, c.late, c.matches, c.timeouts, c.peak_partial_matches
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cepflow: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

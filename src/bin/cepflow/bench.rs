@@ -1,0 +1,87 @@
+//! `cepflow bench`: load every event first, then time only the engine.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use cepflow::spec::SpecRunner;
+
+use crate::args::BenchArgs;
+
+pub fn bench(a: &BenchArgs) -> ExitCode {
+    let spec_text = match std::fs::read_to_string(&a.spec) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cepflow: cannot read spec {}: {e}", a.spec);
+            return ExitCode::from(2);
+        }
+    };
+    let text = match std::fs::read_to_string(&a.events) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cepflow: cannot read events {}: {e}", a.events);
+            return ExitCode::from(2);
+        }
+    };
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..a.repeat.max(1) {
+        let spec = match crate::load_spec(&a.spec) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let _ = &spec_text;
+        let mut runner = SpecRunner::counting(spec);
+        let mut prepared = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match runner.prepare(i as u64 + 1, line) {
+                Ok(p) => prepared.push(p),
+                Err(e) => eprintln!("{e}"),
+            }
+        }
+        let n = prepared.len();
+        let start = Instant::now();
+        for p in prepared {
+            if let Err(e) = runner.push_prepared(p) {
+                eprintln!("cepflow: {e}");
+                return ExitCode::from(1);
+            }
+        }
+        let summary = match runner.finish(false) {
+            Ok((s, _)) => s,
+            Err(e) => {
+                eprintln!("cepflow: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let secs = start.elapsed().as_secs_f64();
+        times.push(secs);
+        last = Some((n, summary));
+    }
+    let Some((n, summary)) = last else { return ExitCode::from(1) };
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let c = summary.counters;
+    println!(
+        "{{\"events\":{n},\"seconds\":{median:.4},\"events_per_sec\":{:.0},\"matches\":{},\"timeouts\":{},\"late\":{},\"peak_partial_matches\":{},\"peak_rss_mb\":{:.1}}}",
+        n as f64 / median,
+        c.matches,
+        c.timeouts,
+        c.late,
+        c.peak_partial_matches,
+        peak_rss_mb()
+    );
+    ExitCode::SUCCESS
+}
+
+/// Peak resident memory of this process (Linux), in MiB.
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}

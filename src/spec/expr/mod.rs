@@ -1,0 +1,289 @@
+//! The condition expression language of the spec (spec-format.md,
+//! "Expressions" and "Expression edge rules").
+//!
+//! Where the contract is silent, behaviour follows the Flink oracle's
+//! reference interpreter (`shared/oracle/src/ceporacle/Expr.java`), so
+//! that conditions decide exactly as they do under Flink: the same inputs
+//! are accepted, and every value rule (nulls, types, number equality,
+//! regex `find()`, aggregates) is the same.
+//!
+//! An expression is compiled once ([`compile`]) into an arena of nodes
+//! with field paths pre-split and regexes pre-built; [`Expr::test`] then
+//! evaluates it per event without allocating in the common cases.
+
+mod ast;
+mod eval;
+mod java_regex;
+mod lexer;
+mod parser;
+
+use std::fmt;
+
+use crate::util::ids::StageId;
+
+/// A compiled expression.
+#[derive(Clone, Debug)]
+pub(crate) struct Expr {
+    ast: ast::Ast,
+    reads_match: bool,
+}
+
+/// Where and why an expression is invalid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ExprError {
+    /// 1-based column, in characters, of the offending spot.
+    column: usize,
+    message: String,
+}
+
+impl ExprError {
+    pub(crate) fn new(column: usize, message: impl Into<String>) -> Self {
+        ExprError { column, message: message.into() }
+    }
+
+    /// 1-based column, in characters (Unicode code points), of the
+    /// offending spot; one past the end for a premature end.
+    pub(crate) fn column(&self) -> usize {
+        self.column
+    }
+
+    /// What is wrong, lowercase, without a final period.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The source line holding the column, and a caret line under it:
+    ///
+    /// ```text
+    /// type == "x" && count(fial) < 3
+    ///                      ^
+    /// ```
+    ///
+    /// Tabs before the column are kept in the caret line so that the caret
+    /// lines up in a terminal.
+    pub(crate) fn caret(&self, source: &str) -> String {
+        let target = self.column.saturating_sub(1);
+        let (mut line_char, mut line_byte) = (0, 0);
+        for (i, (byte, c)) in source.char_indices().enumerate() {
+            if i >= target {
+                break;
+            }
+            if c == '\n' {
+                (line_char, line_byte) = (i + 1, byte + 1);
+            }
+        }
+        let rest = &source[line_byte..];
+        let line = rest.split('\n').next().unwrap_or(rest);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let pad: String = line
+            .chars()
+            .chain(std::iter::repeat(' '))
+            .take(target - line_char)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        format!("{line}\n{pad}^")
+    }
+}
+
+impl fmt::Display for ExprError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "column {}: {}", self.column, self.message)
+    }
+}
+
+impl std::error::Error for ExprError {}
+
+/// Compiles `source`. `resolve_stage` maps a stage name used in
+/// count/sum/avg/min/max/first/last to its id, returning `None` for names
+/// that are not (non-group) stages of the pattern; such a name is the error
+/// `unknown stage "x"` at its column.
+pub(crate) fn compile(
+    source: &str,
+    resolve_stage: &dyn Fn(&str) -> Option<StageId>,
+) -> Result<Expr, ExprError> {
+    let ast = parser::parse(source, resolve_stage)?;
+    let reads_match = ast
+        .reachable()
+        .into_iter()
+        .any(|id| matches!(ast.node(id), ast::Node::Agg(..)));
+    Ok(Expr { ast, reads_match })
+}
+
+/// Read access to the events the partial match has taken so far.
+pub(crate) trait MatchEvents {
+    /// Calls `f` on each event `stage` has taken so far in this partial
+    /// match, MOST RECENT FIRST; `f` returns false to stop early. (The
+    /// underlying store is a backwards linked list, so reverse order is
+    /// the cheap one.)
+    fn for_each_rev(
+        &self,
+        stage: StageId,
+        f: &mut dyn FnMut(&serde_json::Value) -> bool,
+    );
+}
+
+impl Expr {
+    /// Evaluates to true only if the result is exactly boolean true
+    /// (contract rule).
+    pub(crate) fn test(
+        &self,
+        event: &serde_json::Value,
+        matched: &dyn MatchEvents,
+    ) -> bool {
+        eval::test(&self.ast, event, matched)
+    }
+
+    /// Whether the expression reads the partial match (uses
+    /// count/sum/avg/min/max/first/last).
+    pub(crate) fn reads_match(&self) -> bool {
+        self.reads_match
+    }
+
+    /// Field paths of the current event this expression reads (for callers
+    /// that pre-extract fields), each as its segments, without duplicates,
+    /// in source order. Paths inside aggregates are not included: they
+    /// are read from the taken events, not the current one.
+    pub(crate) fn field_paths(&self) -> Vec<Vec<String>> {
+        let mut ids = self.ast.reachable();
+        // Arena order is the order the parser met them: source order.
+        ids.sort_by_key(|id| id.index());
+        let mut out: Vec<Vec<String>> = Vec::new();
+        for id in ids {
+            let ast::Node::Field(path) = self.ast.node(id) else {
+                continue;
+            };
+            let segs: Vec<String> =
+                path.iter().map(|s| s.to_string()).collect();
+            if !out.contains(&segs) {
+                out.push(segs);
+            }
+        }
+        out
+    }
+}
+
+/// A [`MatchEvents`] over plain vectors, for tests.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct TestMatch {
+    /// Events per stage, in match order (oldest first).
+    pub(crate) taken: std::collections::HashMap<StageId, Vec<serde_json::Value>>,
+    /// How many events the last walks visited in total.
+    pub(crate) visits: std::cell::Cell<usize>,
+}
+
+#[cfg(test)]
+impl TestMatch {
+    pub(crate) fn with(stage: usize, events: Vec<serde_json::Value>) -> Self {
+        let mut m = TestMatch::default();
+        m.taken.insert(StageId::must(stage), events);
+        m
+    }
+}
+
+#[cfg(test)]
+impl MatchEvents for TestMatch {
+    fn for_each_rev(
+        &self,
+        stage: StageId,
+        f: &mut dyn FnMut(&serde_json::Value) -> bool,
+    ) {
+        let Some(events) = self.taken.get(&stage) else { return };
+        for ev in events.iter().rev() {
+            self.visits.set(self.visits.get() + 1);
+            if !f(ev) {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn stages(name: &str) -> Option<StageId> {
+        ["a", "b"].iter().position(|s| *s == name).map(StageId::must)
+    }
+
+    #[test]
+    fn compiles_and_tests() {
+        let e = compile("type == \"fail\" && count(a) < 2", &stages).unwrap();
+        let m = TestMatch::with(0, vec![json!({})]);
+        assert!(e.test(&json!({"type": "fail"}), &m));
+        assert!(!e.test(&json!({"type": "ok"}), &m));
+        let m2 = TestMatch::with(0, vec![json!({}), json!({})]);
+        assert!(!e.test(&json!({"type": "fail"}), &m2));
+    }
+
+    #[test]
+    fn only_true_holds() {
+        let m = TestMatch::default();
+        for src in ["1", "\"true\"", "null", "x", "a.b"] {
+            let e = compile(src, &stages).unwrap();
+            assert!(!e.test(&json!({"x": 1, "a": {"b": "true"}}), &m), "{src}");
+        }
+        let e = compile("x", &stages).unwrap();
+        assert!(e.test(&json!({"x": true}), &m));
+    }
+
+    #[test]
+    fn reads_match() {
+        let r = |s| compile(s, &stages).unwrap().reads_match();
+        assert!(!r("x == 1 && matches(s, \"a\")"));
+        assert!(r("count(a) > 0"));
+        assert!(r("!(x == last(b.x))"));
+        assert!(r("abs(sum(a.v)) > 1"));
+    }
+
+    #[test]
+    fn field_paths_of_the_current_event() {
+        let e = compile(
+            "a.b == 1 && x > sum(a.v) || lower(y.z) == x && first(b.q) in [1]",
+            &stages,
+        )
+        .unwrap();
+        let want: Vec<Vec<String>> = vec![
+            vec!["a".into(), "b".into()],
+            vec!["x".into()],
+            vec!["y".into(), "z".into()],
+        ];
+        assert_eq!(e.field_paths(), want);
+        assert!(compile("count(a) > 1", &stages).unwrap().field_paths().is_empty());
+    }
+
+    #[test]
+    fn error_display_and_column() {
+        let src = "type == \"x\" && count(fial) < 3";
+        let err = compile(src, &stages).unwrap_err();
+        assert_eq!(err.column(), 22);
+        assert_eq!(err.message(), "unknown stage \"fial\"");
+        assert_eq!(err.to_string(), "column 22: unknown stage \"fial\"");
+        assert_eq!(
+            err.caret(src),
+            "type == \"x\" && count(fial) < 3\n                     ^"
+        );
+    }
+
+    #[test]
+    fn caret_rendering() {
+        let e = ExprError::new(1, "x");
+        assert_eq!(e.caret("abc"), "abc\n^");
+        // One past the end.
+        assert_eq!(ExprError::new(4, "x").caret("abc"), "abc\n   ^");
+        // Columns count characters, not bytes.
+        assert_eq!(ExprError::new(3, "x").caret("é😀z"), "é😀z\n  ^");
+        // Tabs are kept so that the caret lines up.
+        assert_eq!(ExprError::new(3, "x").caret("\tab"), "\tab\n\t ^");
+        // Multi-line source: the line holding the column.
+        let src = "x == 1 &&\n  y ==\r\n  ]";
+        let err = compile(src, &stages).unwrap_err();
+        assert_eq!(err.column(), 20);
+        assert_eq!(err.caret(src), "  ]\n  ^");
+        assert_eq!(ExprError::new(12, "x").caret(src), "  y ==\n  ^");
+        assert_eq!(ExprError::new(0, "x").caret(""), "\n^");
+        assert_eq!(ExprError::new(99, "x").caret("ab"), "ab\n  ^");
+    }
+}

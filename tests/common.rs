@@ -76,3 +76,52 @@ pub fn run_case(dir: &Path) -> Result<String, String> {
     let (_, out) = runner.finish(false).map_err(|e| e.to_string())?;
     Ok(String::from_utf8(out).expect("utf-8 output"))
 }
+
+/// Checks one case directory through the library: `expected.jsonl` must
+/// equal the output as a multiset, `rejected.txt` means the spec must be
+/// refused. Returns a description of the disagreement.
+pub fn check_case(dir: &Path) -> Option<String> {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let rejected = dir.join("rejected.txt").exists();
+    match (run_case(dir), rejected) {
+        (Err(_), true) => None,
+        (Ok(_), true) => Some(format!("{name}: accepted a spec Flink rejects")),
+        (Err(e), false) => Some(format!("{name}: rejected: {e}")),
+        (Ok(out), false) => {
+            let expected = std::fs::read_to_string(dir.join("expected.jsonl"))
+                .unwrap_or_else(|e| panic!("{name}: expected.jsonl: {e}"));
+            let (got, want) = (multiset(&out), multiset(&expected));
+            if got == want {
+                return None;
+            }
+            let missing: Vec<_> =
+                want.iter().filter(|l| !got.contains(l)).take(3).collect();
+            let extra: Vec<_> =
+                got.iter().filter(|l| !want.contains(l)).take(3).collect();
+            Some(format!(
+                "{name}: {} lines, want {}\n  missing: {missing:?}\n  extra: {extra:?}",
+                got.len(),
+                want.len()
+            ))
+        }
+    }
+}
+
+/// Checks every case below `dir`, failing with all disagreements.
+pub fn check_all(dir: &Path, at_least: usize) {
+    let dirs = case_dirs(dir);
+    assert!(
+        dirs.len() >= at_least,
+        "{}: {} cases, expected at least {at_least}",
+        dir.display(),
+        dirs.len()
+    );
+    let failures: Vec<String> = dirs.iter().filter_map(|d| check_case(d)).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases disagree:\n{}",
+        failures.len(),
+        dirs.len(),
+        failures.join("\n")
+    );
+}

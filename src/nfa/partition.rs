@@ -108,7 +108,7 @@ impl<E> Partition<E> {
             out,
         );
         incoming.finish(&mut self.buffer);
-        result
+        result.map(|_| ())
     }
 
     /// Advances time to `timestamp` and sends what expires to `out`.

@@ -233,6 +233,10 @@ impl Runs {
     /// Feeds one event to every run (Flink's `NFA.process`): completed
     /// matches go to `out`, as the skip strategy allows.
     ///
+    /// Returns whether the event started a partial match at a positive
+    /// timestamp (Flink's `isNewStartPartialMatch`, which decides when
+    /// Flink's operator sets a window timer).
+    ///
     /// # Errors
     ///
     /// [`SkipError`] when a skip strategy with throw-on-miss cannot skip.
@@ -243,7 +247,8 @@ impl Runs {
         scratch: &mut Scratch,
         event: &mut Incoming<E>,
         out: &mut O,
-    ) -> Result<(), SkipError> {
+    ) -> Result<bool, SkipError> {
+        let mut new_start = false;
         let mut next = std::mem::take(&mut scratch.next);
         let mut potential = std::mem::take(&mut scratch.potential);
         next.clear();
@@ -256,6 +261,12 @@ impl Runs {
             let mut retained = std::mem::take(&mut scratch.retained);
             retained.clear();
             let mut discard = false;
+            if run.start_seq == NO_SEQ
+                && event.timestamp > 0
+                && new_runs.iter().any(|r| r.start_seq != NO_SEQ)
+            {
+                new_start = true;
+            }
             for &r in &new_runs {
                 match nfa.state(r.state).kind {
                     StateKind::Final => potential.add(r),
@@ -284,7 +295,7 @@ impl Runs {
             self.emit_matches(nfa, buffer, scratch, &mut potential, false, out);
         scratch.next = next;
         scratch.potential = potential;
-        result
+        result.map(|()| new_start)
     }
 
     /// Emits the matches a skip strategy is holding back, in start order,

@@ -6,6 +6,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use hashbrown::HashMap;
+use smallvec::SmallVec;
 
 use crate::nfa::{Incoming, Match, Nfa, Output, Runs, Scratch, SharedBuffer, SkipError};
 use crate::pattern::Pattern;
@@ -91,10 +92,40 @@ struct PatternSlot<E> {
     active: bool,
 }
 
+/// One pattern's state on one key: its runs and the timers Flink's
+/// operator would hold for it.
+struct PatternKeyState {
+    runs: Runs,
+    /// Window timers (Flink's `registerTimer(ts + windowTime)`), sorted.
+    timers: SmallVec<[i64; 2]>,
+    /// Flink's `isNewStartPartialMatch`, kept until the visit ends.
+    new_start: bool,
+}
+
+impl PatternKeyState {
+    fn new<E>(nfa: &Nfa<E>) -> Self {
+        Self { runs: Runs::new(nfa), timers: SmallVec::new(), new_start: false }
+    }
+
+    fn add_timer(&mut self, at: i64) {
+        let i = self.timers.partition_point(|&t| t < at);
+        if self.timers.get(i) != Some(&at) {
+            self.timers.insert(i, at);
+        }
+    }
+
+    /// Fires the timers at or before `now`; whether any did.
+    fn fire_timers(&mut self, now: i64) -> bool {
+        let n = self.timers.partition_point(|&t| t <= now);
+        self.timers.drain(..n);
+        n > 0
+    }
+}
+
 struct KeyState<E, K> {
     key: K,
     buffer: SharedBuffer<E>,
-    runs: Vec<Runs>,
+    patterns: Vec<PatternKeyState>,
     /// Events waiting for the watermark, sorted by (timestamp, arrival).
     pending: Vec<(i64, E)>,
     /// The time this key's timer entry is set for.
@@ -196,10 +227,10 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     pub fn add_pattern(&mut self, pattern: &Pattern<E>, options: PatternOptions) -> PatternId {
         let nfa = pattern.nfa_arc();
         for state in self.keys.iter_mut().flatten() {
-            state.runs.push(Runs::new(&nfa));
+            state.patterns.push(PatternKeyState::new(&nfa));
         }
         for state in &mut self.recycled {
-            state.runs.push(Runs::new(&nfa));
+            state.patterns.push(PatternKeyState::new(&nfa));
         }
         self.patterns.push(PatternSlot { nfa, options, active: true });
         PatternId(u32::try_from(self.patterns.len() - 1).unwrap_or(u32::MAX))
@@ -227,12 +258,12 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     fn reset_pattern_runs(&mut self, id: PatternId, new_nfa: &Arc<Nfa<E>>) {
         let old = self.patterns[id.index()].nfa.clone();
         for state in self.keys.iter_mut().flatten() {
-            let runs = &mut state.runs[id.index()];
-            runs.clear(&old, &mut state.buffer);
-            *runs = Runs::new(new_nfa);
+            let p = &mut state.patterns[id.index()];
+            p.runs.clear(&old, &mut state.buffer);
+            *p = PatternKeyState::new(new_nfa);
         }
         for state in &mut self.recycled {
-            state.runs[id.index()] = Runs::new(new_nfa);
+            state.patterns[id.index()] = PatternKeyState::new(new_nfa);
         }
     }
 
@@ -326,15 +357,21 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         Ok(())
     }
 
-    /// Ends the input: the watermark goes to +infinity, so every buffered
-    /// event is processed and every windowed partial match times out
-    /// (Flink does the same at the end of a bounded input).
+    /// Ends the input. In event time the watermark goes to +infinity, so
+    /// every buffered event is processed and every key with a pending
+    /// timer is visited a last time (Flink does the same at the end of a
+    /// bounded input: windowed partial matches time out). In processing
+    /// time nothing happens: Flink fires no processing-time timer after
+    /// the input ends.
     ///
     /// # Errors
     ///
     /// [`SkipError`] from a skip strategy with throw-on-miss.
     pub fn finish<H: Handler<E, K>>(&mut self, handler: &mut H) -> Result<(), SkipError> {
-        self.advance_to(i64::MAX, handler)
+        match self.mode {
+            TimeMode::EventTime => self.advance_to(i64::MAX, handler),
+            TimeMode::ProcessingTime => Ok(()),
+        }
     }
 
     /// Emits every match a skip strategy still holds back (see
@@ -352,7 +389,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     continue;
                 }
                 let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, matches: 0, timeouts: 0 };
-                result = state.runs[i].flush_held(&p.nfa, &mut state.buffer, &mut self.scratch, &mut out);
+                result = state.patterns[i].runs.flush_held(&p.nfa, &mut state.buffer, &mut self.scratch, &mut out);
                 self.counters.matches += out.matches;
             }
             self.keys[slot] = Some(state);
@@ -373,7 +410,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             None => KeyState {
                 key: key.clone(),
                 buffer: SharedBuffer::new(),
-                runs: self.patterns.iter().map(|p| Runs::new(&p.nfa)).collect(),
+                patterns: self.patterns.iter().map(|p| PatternKeyState::new(&p.nfa)).collect(),
                 pending: Vec::new(),
                 due: None,
                 live_partial: 0,
@@ -409,20 +446,21 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         let result = self.step_key(&mut state, direct, now, handler);
         let mut live = 0;
         let mut due = state.pending.first().map(|(t, _)| *t);
-        for (runs, p) in state.runs.iter().zip(&self.patterns) {
-            live += runs.partial_count() as u64;
-            if let Some(d) = runs.next_deadline(&p.nfa) {
-                // Deadlines at or below `now` were just handled; the next
-                // visit is when the watermark passes them.
-                let d = d.max(now.saturating_add(1));
-                due = Some(due.map_or(d, |x: i64| x.min(d)));
+        for p in &state.patterns {
+            live += p.runs.partial_count() as u64;
+            if let Some(&t) = p.timers.first() {
+                due = Some(due.map_or(t, |d: i64| d.min(t)));
             }
         }
         self.counters.partial_matches = self.counters.partial_matches + live - state.live_partial;
         state.live_partial = live;
         self.counters.peak_partial_matches =
             self.counters.peak_partial_matches.max(self.counters.partial_matches);
-        let idle = state.pending.is_empty() && state.buffer.is_empty() && state.runs.iter().all(Runs::is_idle);
+        // Timers may remain: Flink would visit the key, but with only start
+        // runs left a visit changes nothing.
+        let idle = state.pending.is_empty()
+            && state.buffer.is_empty()
+            && state.patterns.iter().all(|p| p.runs.is_idle());
         if idle {
             self.index.remove(&state.key);
             self.free_slots.push(slot);
@@ -443,6 +481,10 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         result
     }
 
+    /// One visit of a key, as Flink's `onEventTime` (or, for a direct
+    /// event, `processElement` in processing time) would make it: each
+    /// pattern is advanced only when Flink's operator for it would be
+    /// woken, because previous-and-current windows expire only then.
     fn step_key<H: Handler<E, K>>(
         &mut self,
         state: &mut KeyState<E, K>,
@@ -450,10 +492,12 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         now: i64,
         handler: &mut H,
     ) -> Result<(), SkipError> {
+        for p in &mut state.patterns {
+            p.new_start = false;
+        }
         if let Some((ts, event)) = direct {
-            self.advance_runs(state, ts, handler)?;
-            self.process_event(state, event, ts, handler)?;
-            return Ok(());
+            self.advance_runs(state, ts, None, handler)?;
+            return self.process_event(state, event, ts, handler);
         }
         let ready = state.pending.partition_point(|(t, _)| *t <= now);
         if ready > 0 {
@@ -468,7 +512,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     break;
                 }
                 if last_ts != Some(ts) {
-                    result = self.advance_runs(state, ts, handler);
+                    result = self.advance_runs(state, ts, None, handler);
                     last_ts = Some(ts);
                 }
                 if result.is_ok() {
@@ -478,21 +522,28 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             state.pending = pending;
             result?;
         }
-        self.advance_runs(state, now, handler)
+        // Event timers wake every pattern; window timers only their own.
+        let woken: SmallVec<[bool; 8]> = state
+            .patterns
+            .iter_mut()
+            .map(|p| p.fire_timers(now) || ready > 0)
+            .collect();
+        self.advance_runs(state, now, Some(&woken), handler)
     }
 
     fn advance_runs<H: Handler<E, K>>(
         &mut self,
         state: &mut KeyState<E, K>,
         ts: i64,
+        only: Option<&[bool]>,
         handler: &mut H,
     ) -> Result<(), SkipError> {
         for (i, p) in self.patterns.iter().enumerate() {
-            if !p.active {
+            if !p.active || only.is_some_and(|o| !o[i]) {
                 continue;
             }
             let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, matches: 0, timeouts: 0 };
-            state.runs[i].advance_time(&p.nfa, &mut state.buffer, &mut self.scratch, ts, p.options.timeouts, &mut out)?;
+            state.patterns[i].runs.advance_time(&p.nfa, &mut state.buffer, &mut self.scratch, ts, p.options.timeouts, &mut out)?;
             self.counters.matches += out.matches;
             self.counters.timeouts += out.timeouts;
         }
@@ -513,7 +564,17 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 continue;
             }
             let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, matches: 0, timeouts: 0 };
-            result = state.runs[i].process(&p.nfa, &mut state.buffer, &mut self.scratch, &mut incoming, &mut out);
+            let ps = &mut state.patterns[i];
+            result = ps.runs.process(&p.nfa, &mut state.buffer, &mut self.scratch, &mut incoming, &mut out).map(|new_start| {
+                // Flink's processEvent: once a visit has started a partial
+                // match, every later event of the visit sets a window
+                // timer (processing time: one millisecond later).
+                ps.new_start |= new_start;
+                if let Some(window) = p.nfa.window().filter(|_| ps.new_start) {
+                    let delay = if self.mode == TimeMode::ProcessingTime { 1 } else { 0 };
+                    ps.add_timer(ts.saturating_add(window).saturating_add(delay));
+                }
+            });
             self.counters.matches += out.matches;
         }
         incoming.finish(&mut state.buffer);

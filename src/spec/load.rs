@@ -130,12 +130,15 @@ fn field_path(text: &str, what: &str) -> Result<FieldPath, SpecError> {
 /// the numbering the builder gives, so expressions can be resolved
 /// before the pattern is built.
 struct StageTable {
-    ids: HashMap<String, (StageId, bool)>,
+    ids: HashMap<String, StageId>,
+    /// For each stage id: the ids of its members (a group's descendants
+    /// are numbered contiguously after it), empty for an event stage.
+    members: Vec<std::ops::Range<usize>>,
 }
 
 impl StageTable {
     fn collect(stages: &[StageSpec]) -> Result<Self, SpecError> {
-        let mut table = StageTable { ids: HashMap::new() };
+        let mut table = StageTable { ids: HashMap::new(), members: Vec::new() };
         table.walk(stages)?;
         Ok(table)
     }
@@ -145,22 +148,22 @@ impl StageTable {
             if s.name.is_empty() {
                 return Err(SpecError::new("empty stage name"));
             }
-            let id = StageId::must(self.ids.len());
-            if self.ids.insert(s.name.clone(), (id, s.group.is_some())).is_some() {
+            let index = self.members.len();
+            let id = StageId::must(index);
+            if self.ids.insert(s.name.clone(), id).is_some() {
                 return Err(SpecError::new("duplicate stage name").in_stage(&s.name));
             }
+            self.members.push(index..index);
             if let Some(g) = &s.group {
                 self.walk(g)?;
+                self.members[index] = index + 1..self.members.len();
             }
         }
         Ok(())
     }
 
     fn resolve(&self, name: &str) -> Option<StageId> {
-        match self.ids.get(name) {
-            Some(&(id, false)) => Some(id),
-            _ => None,
-        }
+        self.ids.get(name).copied()
     }
 }
 
@@ -314,16 +317,24 @@ fn expression(
         err
     })?;
     let expr = Arc::new(expr);
+    let groups: Arc<[std::ops::Range<usize>]> = table.members.clone().into();
     Ok(if expr.reads_match() {
         Condition::iterative(move |e: &JsonEvent, ctx| {
-            expr.test(e.value(), &ContextEvents(ctx))
+            expr.test(e.value(), &ContextEvents { ctx, groups: &groups })
         })
     } else {
         Condition::simple(move |e: &JsonEvent| expr.test(e.value(), &NoEvents))
     })
 }
 
-struct ContextEvents<'c, 'a>(&'c Context<'a, JsonEvent>);
+/// The partial match as the expression language reads it. A group's name
+/// stands for the events of all its members, in match order (what the
+/// Flink oracle does; the contract leaves group names out, we accept
+/// them).
+struct ContextEvents<'c, 'a> {
+    ctx: &'c Context<'a, JsonEvent>,
+    groups: &'c [std::ops::Range<usize>],
+}
 
 impl MatchEvents for ContextEvents<'_, '_> {
     fn for_each_rev(
@@ -331,8 +342,14 @@ impl MatchEvents for ContextEvents<'_, '_> {
         stage: StageId,
         f: &mut dyn FnMut(&serde_json::Value) -> bool,
     ) {
-        for e in self.0.events_rev(stage) {
-            if !f(e.value()) {
+        let members = &self.groups[stage.as_usize()];
+        for (s, e) in self.ctx.all_events_rev() {
+            let hit = if members.is_empty() {
+                s == stage
+            } else {
+                members.contains(&s.as_usize())
+            };
+            if hit && !f(e.value()) {
                 break;
             }
         }

@@ -4,6 +4,7 @@
 #![warn(missing_debug_implementations)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod handler;
 pub mod nfa;
 pub mod pattern;
 pub mod runtime;

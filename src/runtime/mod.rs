@@ -21,7 +21,9 @@
 //!   dropped; its state is recycled for the next new key.
 
 mod operator;
+mod pipeline;
 
 pub use operator::{
     Counters, Handler, KeyedOperator, PatternId, PatternOptions, TimeMode,
 };
+pub use pipeline::{Keyed, Pipeline, Report, Timed, Watermarks};

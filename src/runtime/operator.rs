@@ -43,8 +43,15 @@ pub enum TimeMode {
 
 /// Receives the operator's output.
 pub trait Handler<E, K> {
-    /// A completed match of `pattern` for `key`.
-    fn on_match(&mut self, pattern: PatternId, key: &K, m: &Match<'_, E>);
+    /// A completed match of `pattern` for `key`, found at `timestamp`
+    /// (the event that completed it, or the time that released it).
+    fn on_match(
+        &mut self,
+        pattern: PatternId,
+        key: &K,
+        m: &Match<'_, E>,
+        timestamp: i64,
+    );
 
     /// A partial match of `pattern` for `key` that expired at `timestamp`
     /// (only for patterns registered with `timeouts`).
@@ -143,7 +150,7 @@ struct KeyState<E, K> {
 ///
 /// struct Print(Vec<String>);
 /// impl Handler<i32, &'static str> for Print {
-///     fn on_match(&mut self, _: PatternId, key: &&'static str, m: &Match<'_, i32>) {
+///     fn on_match(&mut self, _: PatternId, key: &&'static str, m: &Match<'_, i32>, _: i64) {
 ///         self.0.push(format!("{key}: {:?}", m));
 ///     }
 /// }
@@ -190,6 +197,7 @@ struct Emit<'h, H, K> {
     handler: &'h mut H,
     pattern: PatternId,
     key: &'h K,
+    timestamp: i64,
     matches: u64,
     timeouts: u64,
 }
@@ -197,7 +205,7 @@ struct Emit<'h, H, K> {
 impl<E, K, H: Handler<E, K>> Output<E> for Emit<'_, H, K> {
     fn on_match(&mut self, m: &Match<'_, E>) {
         self.matches += 1;
-        self.handler.on_match(self.pattern, self.key, m);
+        self.handler.on_match(self.pattern, self.key, m, self.timestamp);
     }
 
     fn on_timeout(&mut self, m: &Match<'_, E>, timestamp: i64) {
@@ -388,7 +396,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 if !p.active || result.is_err() {
                     continue;
                 }
-                let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, matches: 0, timeouts: 0 };
+                let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, timestamp: self.watermark, matches: 0, timeouts: 0 };
                 result = state.patterns[i].runs.flush_held(&p.nfa, &mut state.buffer, &mut self.scratch, &mut out);
                 self.counters.matches += out.matches;
             }
@@ -542,7 +550,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             if !p.active || only.is_some_and(|o| !o[i]) {
                 continue;
             }
-            let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, matches: 0, timeouts: 0 };
+            let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, timestamp: ts, matches: 0, timeouts: 0 };
             state.patterns[i].runs.advance_time(&p.nfa, &mut state.buffer, &mut self.scratch, ts, p.options.timeouts, &mut out)?;
             self.counters.matches += out.matches;
             self.counters.timeouts += out.timeouts;
@@ -563,7 +571,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             if !p.active || result.is_err() {
                 continue;
             }
-            let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, matches: 0, timeouts: 0 };
+            let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, timestamp: ts, matches: 0, timeouts: 0 };
             let ps = &mut state.patterns[i];
             result = ps.runs.process(&p.nfa, &mut state.buffer, &mut self.scratch, &mut incoming, &mut out).map(|new_start| {
                 // Flink's processEvent: once a visit has started a partial

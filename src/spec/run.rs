@@ -89,7 +89,13 @@ fn write_json_string(out: &mut impl Write, s: &str) -> io::Result<()> {
 }
 
 impl<W: Write> Handler<JsonEvent, Box<str>> for JsonLines<W> {
-    fn on_match(&mut self, pattern: PatternId, key: &Box<str>, m: &Match<'_, JsonEvent>) {
+    fn on_match(
+        &mut self,
+        pattern: PatternId,
+        key: &Box<str>,
+        m: &Match<'_, JsonEvent>,
+        _timestamp: i64,
+    ) {
         if !self.enabled {
             return;
         }

@@ -8,7 +8,9 @@ use std::borrow::Cow;
 
 use serde_json::{Number, Value};
 
-use super::ast::{AggFn, ArithOp, Ast, CmpOp, Func1, Lit, Node, NodeId, StrTest};
+use super::ast::{
+    AggFn, ArithOp, Ast, CmpOp, Func1, Lit, Node, NodeId, StrTest,
+};
 use super::MatchEvents;
 use crate::util::ids::StageId;
 
@@ -25,7 +27,11 @@ pub(crate) enum Val<'a> {
 
 /// Evaluates the root of `ast` and applies the contract's rule: only
 /// exactly `true` holds.
-pub(crate) fn test(ast: &Ast, event: &Value, matched: &dyn MatchEvents) -> bool {
+pub(crate) fn test(
+    ast: &Ast,
+    event: &Value,
+    matched: &dyn MatchEvents,
+) -> bool {
     Evaluator { ast, event, matched }.truthy(ast.root)
 }
 
@@ -73,6 +79,7 @@ impl<'a> Evaluator<'a, '_> {
             Node::StrTest(t, a, b) => {
                 Val::Bool(str_test(*t, &self.eval(*a), &self.eval(*b)))
             }
+            // The index comes from `Ast::push_regex` at compile time.
             Node::Matches(a, re) => Val::Bool(match self.eval(*a) {
                 Val::Str(s) => self.ast.regexes[*re as usize].is_match(&*s),
                 _ => false,
@@ -122,7 +129,10 @@ fn lit_val(lit: &Lit) -> Val<'_> {
 
 /// The value at `path` inside `event`; `None` when a segment is missing
 /// or a parent is not an object.
-pub(crate) fn lookup<'v>(event: &'v Value, path: &[Box<str>]) -> Option<&'v Value> {
+pub(crate) fn lookup<'v>(
+    event: &'v Value,
+    path: &[Box<str>],
+) -> Option<&'v Value> {
     path.iter().try_fold(event, |v, seg| v.as_object()?.get(&**seg))
 }
 
@@ -233,7 +243,8 @@ fn json_eq(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => false,
     }
@@ -314,8 +325,12 @@ fn aggregate(
             (_, 0) => Val::Null,
             (total, n) => Val::Num(total / n as f64),
         },
-        AggFn::Min => extreme(m, stage, path, true).map_or(Val::Null, Val::Num),
-        AggFn::Max => extreme(m, stage, path, false).map_or(Val::Null, Val::Num),
+        AggFn::Min => {
+            extreme(m, stage, path, true).map_or(Val::Null, Val::Num)
+        }
+        AggFn::Max => {
+            extreme(m, stage, path, false).map_or(Val::Null, Val::Num)
+        }
         AggFn::First => first(m, stage, path),
         AggFn::Last => last(m, stage, path),
     }
@@ -347,7 +362,11 @@ const EXACT_INT: f64 = 9_007_199_254_740_992.0; // 2^53
 /// are integers whose magnitudes add up to at most 2^53, every partial sum
 /// is exact and the order cannot matter; otherwise (fractions, huge
 /// values) the values are summed again in match order.
-fn sum(m: &dyn MatchEvents, stage: StageId, path: &[Box<str>]) -> (f64, usize) {
+fn sum(
+    m: &dyn MatchEvents,
+    stage: StageId,
+    path: &[Box<str>],
+) -> (f64, usize) {
     let (mut total, mut magnitude, mut n, mut integral) = (0.0, 0.0, 0, true);
     m.for_each_rev(stage, &mut |ev| {
         if let Some(x) = number_at(ev, path) {
@@ -423,7 +442,11 @@ fn extreme(
 
 /// The field of the most recent event (even when null): the first visited,
 /// so the walk stops there.
-fn last(m: &dyn MatchEvents, stage: StageId, path: &[Box<str>]) -> Val<'static> {
+fn last(
+    m: &dyn MatchEvents,
+    stage: StageId,
+    path: &[Box<str>],
+) -> Val<'static> {
     let mut out = Val::Null;
     m.for_each_rev(stage, &mut |ev| {
         out = owned_val(lookup(ev, path));
@@ -435,7 +458,11 @@ fn last(m: &dyn MatchEvents, stage: StageId, path: &[Box<str>]) -> Val<'static> 
 /// The field of the earliest event (even when null): the last one visited.
 /// Cheap values are copied on the way; a string, array or object is cloned
 /// only once, in a second walk that stops at that event.
-fn first(m: &dyn MatchEvents, stage: StageId, path: &[Box<str>]) -> Val<'static> {
+fn first(
+    m: &dyn MatchEvents,
+    stage: StageId,
+    path: &[Box<str>],
+) -> Val<'static> {
     let mut seen = 0;
     let mut scalar = None;
     m.for_each_rev(stage, &mut |ev| {
@@ -467,4 +494,480 @@ fn nth_visited(
         true
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::{compile, TestMatch};
+    use super::*;
+
+    fn stages(name: &str) -> Option<StageId> {
+        ["a", "b"].iter().position(|s| *s == name).map(StageId::must)
+    }
+
+    /// The value of `src` on `event`, with stage `a` having taken `a_events`.
+    fn val_with(
+        src: &str,
+        event: Value,
+        a_events: Vec<Value>,
+    ) -> Val<'static> {
+        let e = compile(src, &stages).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let m = TestMatch::with(0, a_events);
+        to_static(value(&e.ast, &event, &m))
+    }
+
+    fn to_static(v: Val<'_>) -> Val<'static> {
+        match v {
+            Val::Str(s) => Val::Str(Cow::Owned(s.into_owned())),
+            Val::Json(j) => Val::Json(Cow::Owned(j.into_owned())),
+            Val::Null => Val::Null,
+            Val::Bool(b) => Val::Bool(b),
+            Val::Num(n) => Val::Num(n),
+        }
+    }
+
+    fn val(src: &str) -> Val<'static> {
+        val_with(src, ev(), Vec::new())
+    }
+
+    fn ev() -> Value {
+        json!({
+            "i": 1, "f": 1.0, "neg": -2.5, "s": "Abc", "t": true, "n": null,
+            "arr": [1, 2, 3], "arr2": [1, 2, 3], "arrf": [1.0, 2, 3],
+            "obj": {"x": 1, "y": [2]}, "obj2": {"y": [2], "x": 1},
+            "uni": "é😀", "big": 9007199254740993u64
+        })
+    }
+
+    fn holds(src: &str) -> bool {
+        let e = compile(src, &stages).unwrap_or_else(|e| panic!("{src}: {e}"));
+        e.test(&ev(), &TestMatch::default())
+    }
+
+    fn num(x: f64) -> Val<'static> {
+        Val::Num(x)
+    }
+
+    fn s(x: &str) -> Val<'static> {
+        Val::Str(Cow::Owned(x.to_string()))
+    }
+
+    #[test]
+    fn equality() {
+        for src in [
+            "i == 1",
+            "i == 1.0",
+            "f == 1",
+            "i == f",
+            "1 == 1.00",
+            "1e0 == 1",
+            "s == \"Abc\"",
+            "t == true",
+            "n == null",
+            "missing == null",
+            "null == null",
+            "i != 2",
+            "s != \"abc\"",
+            "t != false",
+            "i != null",
+            "null != s",
+            "arr == arr2",
+            "obj == obj2",
+            "arr != obj.y",
+            "-0 == 0",
+            "0/0 != 0/0",
+        ] {
+            assert!(holds(src), "{src}");
+        }
+        for src in [
+            "i == \"1\"",
+            "i != \"1\"",
+            "t == 1",
+            "t != 1",
+            "s == null",
+            "n != null",
+            "arr == obj",
+            "arr != obj",
+            "arr == arrf",
+            "arr == 1",
+            "arr != 1",
+            "0/0 == 0/0",
+            "missing != null",
+            "\"1\" != 1",
+            "n == false",
+        ] {
+            assert!(!holds(src), "{src}");
+        }
+    }
+
+    #[test]
+    fn ordering() {
+        for src in [
+            "1 < 2",
+            "2 <= 2",
+            "3 > 2",
+            "2 >= 2",
+            "neg < 0",
+            "-0 <= 0",
+            "\"a\" < \"b\"",
+            "\"a\" < \"ab\"",
+            "\"B\" < \"a\"",
+            "s >= \"Abc\"",
+            // Code-point order: U+FFFF sorts before U+1F600.
+            "\"\u{ffff}\" < \"\u{1f600}\"",
+        ] {
+            assert!(holds(src), "{src}");
+        }
+        for src in [
+            "2 < 1",
+            "1 < \"2\"",
+            "\"1\" < 2",
+            "null < 1",
+            "1 >= null",
+            "t > false",
+            "arr < arr2",
+            "0/0 < 1",
+            "0/0 >= 0/0",
+            "n <= n",
+        ] {
+            assert!(!holds(src), "{src}");
+        }
+    }
+
+    #[test]
+    fn arithmetic() {
+        assert_eq!(val("1 + 2 * 3 - 4 / 2"), num(5.0));
+        assert_eq!(val("(1 + 2) * 3"), num(9.0));
+        assert_eq!(val("10 - 2 - 3"), num(5.0));
+        assert_eq!(val("12 / 2 / 3"), num(2.0));
+        assert_eq!(val("7 % 3"), num(1.0));
+        assert_eq!(val("-7 % 3"), num(-1.0));
+        assert_eq!(val("7.5 % 2"), num(1.5));
+        assert_eq!(val("1 / 0"), num(f64::INFINITY));
+        assert_eq!(val("-1 / 0"), num(f64::NEG_INFINITY));
+        assert!(matches!(val("0 / 0"), Val::Num(x) if x.is_nan()));
+        assert!(matches!(val("1 % 0"), Val::Num(x) if x.is_nan()));
+        assert_eq!(val("-i"), num(-1.0));
+        assert_eq!(val("--i"), num(1.0));
+        assert_eq!(val("- -2.5 + neg"), num(0.0));
+        assert_eq!(val("0.1 + 0.2"), num(0.1 + 0.2));
+        for src in [
+            "1 + null",
+            "null * 2",
+            "\"a\" + \"b\"",
+            "s + 1",
+            "t + 1",
+            "arr + 1",
+            "-s",
+            "-null",
+            "-t",
+            "missing - 1",
+            "1 + s * 2",
+            "(1 + s) + 2",
+        ] {
+            assert_eq!(val(src), Val::Null, "{src}");
+        }
+    }
+
+    #[test]
+    fn logic_and_truthiness() {
+        for src in [
+            "true && true",
+            "false || true",
+            "!false",
+            "!null",
+            "!\"x\"",
+            "!1",
+            "!s",
+            "!missing",
+            "!arr",
+            "!!true",
+            "true || 1 / 0",
+        ] {
+            assert!(holds(src), "{src}");
+        }
+        for src in [
+            "true && 1",
+            "1 || null",
+            "!true",
+            "s && true",
+            "1",
+            "\"true\"",
+            "!!1",
+            "false && true",
+            "t && false",
+        ] {
+            assert!(!holds(src), "{src}");
+        }
+        assert_eq!(val("1 && 1"), Val::Bool(false));
+        assert_eq!(val("!s"), Val::Bool(true));
+    }
+
+    #[test]
+    fn not_binds_looser_than_comparison() {
+        // !(i == 2) is true; (!i) == 2 would be false == 2, false.
+        assert!(holds("!i == 2"));
+        assert!(!holds("!i == 1"));
+        // !(t == false)
+        assert!(holds("!t == false"));
+        assert!(holds("!i == 2 && i == 1"));
+    }
+
+    #[test]
+    fn in_lists() {
+        for src in [
+            "i in [3, 2, 1]",
+            "neg in [-2.5]",
+            "-2.5 in [1, - 2.5]",
+            "s in [\"x\", \"Abc\"]",
+            "n in [1, null]",
+            "missing in [null]",
+            "t in [true]",
+            "f in [1]",
+            "-0 in [0]",
+        ] {
+            assert!(holds(src), "{src}");
+        }
+        for src in [
+            "i in [\"1\"]",
+            "s in [\"abc\"]",
+            "n in [false, 0, \"\"]",
+            "arr in [1, 2, 3]",
+            "t in [1]",
+            "(0/0) in [0]",
+        ] {
+            assert!(!holds(src), "{src}");
+        }
+    }
+
+    #[test]
+    fn string_functions() {
+        for src in [
+            "matches(s, \"b\")",
+            "matches(s, \"^A\")",
+            "matches(s, \"c$\")",
+            "matches(s, \"^[A-Z][a-z]+$\")",
+            "!matches(s, \"^b\")",
+            "!matches(i, \"1\")",
+            "!matches(missing, \".*\")",
+            "matches(uni, \"^.😀$\")",
+            "starts_with(s, \"Ab\")",
+            "ends_with(s, \"bc\")",
+            "contains(s, \"b\")",
+            "contains(s, \"\")",
+            "starts_with(s, s)",
+            "!starts_with(s, \"ab\")",
+            "!ends_with(i, \"1\")",
+            "!contains(s, 1)",
+            "!contains(n, \"\")",
+            "!starts_with(arr, \"[\")",
+            "contains(uni, \"😀\")",
+        ] {
+            assert!(holds(src), "{src}");
+        }
+        assert_eq!(val("lower(s)"), s("abc"));
+        assert_eq!(val("upper(s)"), s("ABC"));
+        assert_eq!(val("lower(\"ÀÉ\")"), s("àé"));
+        assert_eq!(val("upper(\"straße\")"), s("STRASSE"));
+        assert_eq!(val("lower(\"ΟΔΟΣ\")"), s("οδος"));
+        assert_eq!(val("lower(\"abc\")"), s("abc"));
+        assert_eq!(val("upper(lower(s))"), s("ABC"));
+        assert_eq!(val("len(s)"), num(3.0));
+        assert_eq!(val("len(uni)"), num(2.0));
+        assert_eq!(val("len(\"\")"), num(0.0));
+        assert_eq!(val("len(arr)"), num(3.0));
+        assert_eq!(val("len(obj.y)"), num(1.0));
+        assert_eq!(val("abs(neg)"), num(2.5));
+        assert_eq!(val("abs(-0)"), num(0.0));
+        assert_eq!(val("abs(i)"), num(1.0));
+        for src in [
+            "lower(i)",
+            "upper(n)",
+            "lower(t)",
+            "len(i)",
+            "len(obj)",
+            "len(n)",
+            "len(missing)",
+            "abs(s)",
+            "abs(null)",
+            "abs(arr)",
+            "upper(arr)",
+        ] {
+            assert_eq!(val(src), Val::Null, "{src}");
+        }
+    }
+
+    #[test]
+    fn fields_and_numbers() {
+        assert_eq!(val("obj.x"), num(1.0));
+        assert_eq!(val("obj.y.z"), Val::Null);
+        assert_eq!(val("s.x"), Val::Null);
+        assert_eq!(val("obj.nope"), Val::Null);
+        assert_eq!(val("big"), num(9007199254740992.0));
+        assert!(holds("big == 9007199254740993"));
+        assert_eq!(val("arr"), Val::Json(Cow::Owned(json!([1, 2, 3]))));
+        assert_eq!(val("\"a\\u00e9\\n\""), s("aé\n"));
+    }
+
+    #[test]
+    fn json_equality_is_jacksons() {
+        let eq = |a: Value, b: Value| json_eq(&a, &b);
+        assert!(eq(json!([1, {"a": null}]), json!([1, {"a": null}])));
+        assert!(!eq(json!([1]), json!([1.0])));
+        assert!(!eq(json!([0.0]), json!([-0.0])));
+        assert!(eq(json!([0.5]), json!([0.5])));
+        assert!(eq(json!([-3]), json!([-3])));
+        assert!(eq(json!([u64::MAX]), json!([u64::MAX])));
+        assert!(!eq(json!([u64::MAX]), json!([-1])));
+        assert!(!eq(json!({"a": 1}), json!({"a": 1, "b": 2})));
+        assert!(!eq(json!({"a": 1}), json!({"b": 1})));
+        assert!(!eq(json!([[1]]), json!([[2]])));
+        assert!(!eq(json!([1, 2]), json!([2, 1])));
+        assert!(!eq(json!([null]), json!([false])));
+    }
+
+    fn agg(src: &str, taken: Vec<Value>) -> Val<'static> {
+        val_with(src, json!({}), taken)
+    }
+
+    #[test]
+    fn aggregates() {
+        let taken = || {
+            vec![
+                json!({"v": 3, "s": "x", "o": {"w": 1}}),
+                json!({"v": "7", "s": null}),
+                json!({"v": 1.5, "o": {"w": 2}}),
+                json!({"v": null, "s": "z", "o": [1]}),
+                json!({"v": -2}),
+            ]
+        };
+        assert_eq!(agg("count(a)", taken()), num(5.0));
+        assert_eq!(agg("count(a.v)", taken()), num(4.0));
+        assert_eq!(agg("count(a.s)", taken()), num(2.0));
+        assert_eq!(agg("count(a.o.w)", taken()), num(2.0));
+        assert_eq!(agg("sum(a.v)", taken()), num(2.5));
+        assert_eq!(agg("avg(a.v)", taken()), num(2.5 / 3.0));
+        assert_eq!(agg("min(a.v)", taken()), num(-2.0));
+        assert_eq!(agg("max(a.v)", taken()), num(3.0));
+        assert_eq!(agg("sum(a.o.w)", taken()), num(3.0));
+        assert_eq!(agg("first(a.s)", taken()), s("x"));
+        assert_eq!(
+            agg("first(a.o)", taken()),
+            Val::Json(Cow::Owned(json!({"w": 1})))
+        );
+        assert_eq!(agg("first(a.v)", taken()), num(3.0));
+        assert_eq!(agg("last(a.v)", taken()), num(-2.0));
+        assert_eq!(agg("last(a.s)", taken()), Val::Null);
+        assert_eq!(agg("last(a.o.w)", taken()), Val::Null);
+        assert_eq!(
+            agg(
+                "len(first(a.s)) + len(last(a.o))",
+                vec![json!({"s": "héllo"}), json!({"o": [1, 2]}),]
+            ),
+            num(7.0)
+        );
+    }
+
+    #[test]
+    fn aggregates_over_no_events() {
+        assert_eq!(agg("count(a)", vec![]), num(0.0));
+        assert_eq!(agg("count(a.v)", vec![]), num(0.0));
+        assert_eq!(agg("sum(a.v)", vec![]), num(0.0));
+        for src in
+            ["avg(a.v)", "min(a.v)", "max(a.v)", "first(a.v)", "last(a.v)"]
+        {
+            assert_eq!(agg(src, vec![]), Val::Null, "{src}");
+        }
+        // No numeric values is the same as no events, except for count.
+        let strings = || vec![json!({"v": "1"}), json!({"v": true})];
+        assert_eq!(agg("sum(a.v)", strings()), num(0.0));
+        assert_eq!(agg("avg(a.v)", strings()), Val::Null);
+        assert_eq!(agg("max(a.v)", strings()), Val::Null);
+        assert_eq!(agg("count(a.v)", strings()), num(2.0));
+        // Stage b has taken nothing.
+        assert_eq!(agg("count(b) + sum(b.v)", strings()), num(0.0));
+    }
+
+    #[test]
+    fn first_and_last_take_null_fields() {
+        let taken =
+            || vec![json!({"x": 1}), json!({"v": 1}), json!({"v": null})];
+        assert_eq!(agg("first(a.v)", taken()), Val::Null);
+        assert_eq!(agg("last(a.v)", taken()), Val::Null);
+        assert_eq!(agg("first(a.x)", taken()), num(1.0));
+        assert!(matches!(agg("first(a.v) == null", taken()), Val::Bool(true)));
+    }
+
+    #[test]
+    fn last_stops_early_and_first_clones_once() {
+        let m = TestMatch::with(
+            0,
+            (0..10).map(|i| json!({"v": i, "s": format!("s{i}")})).collect(),
+        );
+        let count_visits = |src: &str| {
+            let e = compile(src, &stages).unwrap();
+            m.visits.set(0);
+            let v = to_static(value(&e.ast, &json!({}), &m));
+            (v, m.visits.get())
+        };
+        assert_eq!(count_visits("last(a.v)"), (num(9.0), 1));
+        assert_eq!(count_visits("last(a.s)"), (s("s9"), 1));
+        assert_eq!(count_visits("first(a.v)"), (num(0.0), 10));
+        // A string is found again in a second walk rather than copied at
+        // every step.
+        assert_eq!(count_visits("first(a.s)"), (s("s0"), 20));
+        assert_eq!(count_visits("count(a)"), (num(10.0), 10));
+    }
+
+    #[test]
+    fn sums_add_in_match_order() {
+        let vs = |xs: &[f64]| {
+            xs.iter().map(|x| json!({"v": x})).collect::<Vec<_>>()
+        };
+        let forward = |xs: &[f64]| xs.iter().fold(0.0, |a, x| a + x);
+        for xs in [
+            &[0.1, 0.2, 0.3][..],
+            &[1e16, 1.0, -1e16],
+            &[0.7; 40],
+            &[1e308, 1e308, -1e308],
+            &[3.0, 9007199254740992.0, 1.0],
+        ] {
+            let got = agg("sum(a.v)", vs(xs));
+            assert_eq!(got, num(forward(xs)), "{xs:?}");
+            let avg = agg("avg(a.v)", vs(xs));
+            assert_eq!(avg, num(forward(xs) / xs.len() as f64), "{xs:?}");
+        }
+        // Only numbers count; others are skipped also in the slow path.
+        let mixed = vec![
+            json!({"v": 0.1}),
+            json!({"v": "x"}),
+            json!({"v": 0.2}),
+            json!({}),
+            json!({"v": 0.3}),
+        ];
+        assert_eq!(agg("sum(a.v)", mixed), num(0.1 + 0.2 + 0.3));
+    }
+
+    #[test]
+    fn min_max_keep_the_first_of_ties() {
+        let vs = vec![json!({"v": 0.0}), json!({"v": -0.0}), json!({"v": 1})];
+        // 1 / min is +inf only if min kept +0.0, the first in match order.
+        assert_eq!(agg("1 / min(a.v)", vs.clone()), num(f64::INFINITY));
+        let vs = vec![json!({"v": -0.0}), json!({"v": 0.0})];
+        assert_eq!(agg("1 / max(a.v)", vs), num(f64::NEG_INFINITY));
+    }
+
+    #[test]
+    fn deep_chains_evaluate() {
+        let src = vec!["i"; 20_000].join(" + ");
+        assert_eq!(val(&src), num(20_000.0));
+        let src = vec!["i == 2"; 20_000].join(" || ") + " || i == 1";
+        assert!(holds(&src));
+        let src = format!("{}i{}", "(".repeat(64), ")".repeat(64));
+        assert_eq!(val(&src), num(1.0));
+        let src = format!("{}i", "-".repeat(64));
+        assert_eq!(val(&src), num(1.0));
+    }
 }

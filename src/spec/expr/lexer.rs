@@ -66,6 +66,11 @@ impl<'s> Lexer<'s> {
         Lexer { src, pos: 0, column: 1 }
     }
 
+    /// The column of the next unread character.
+    pub(crate) fn column(&self) -> usize {
+        self.column
+    }
+
     /// Reads the next token, skipping whitespace first.
     pub(crate) fn next_token(&mut self) -> Result<Token<'s>, ExprError> {
         while self.peek_char().is_some_and(is_java_whitespace) {
@@ -79,8 +84,14 @@ impl<'s> Lexer<'s> {
         Ok(Token { kind, column })
     }
 
-    fn token_at(&mut self, c: char, column: usize) -> Result<Tok<'s>, ExprError> {
-        if is_java_digit(c) || (c == '.' && self.nth_char(1).is_some_and(is_java_digit)) {
+    fn token_at(
+        &mut self,
+        c: char,
+        column: usize,
+    ) -> Result<Tok<'s>, ExprError> {
+        if is_java_digit(c)
+            || (c == '.' && self.nth_char(1).is_some_and(is_java_digit))
+        {
             return self.number(column);
         }
         if c == '"' {
@@ -92,7 +103,11 @@ impl<'s> Lexer<'s> {
         self.operator(c, column)
     }
 
-    fn operator(&mut self, c: char, column: usize) -> Result<Tok<'s>, ExprError> {
+    fn operator(
+        &mut self,
+        c: char,
+        column: usize,
+    ) -> Result<Tok<'s>, ExprError> {
         let next = self.nth_char(1);
         // Two-character operators first (maximal munch, as the reference
         // tries "==", "!=", "<=", ">=" before "<", ">" and "!").
@@ -129,7 +144,7 @@ impl<'s> Lexer<'s> {
                 return Err(ExprError::new(
                     column,
                     format!("unexpected {}", quote_char(c)),
-                ))
+                ));
             }
         };
         self.bump();
@@ -239,9 +254,9 @@ impl<'s> Lexer<'s> {
             'r' => '\r',
             't' => '\t',
             'u' => {
-                let unit = self.unicode_escape().ok_or_else(|| {
-                    ExprError::new(at, "bad \\u escape")
-                })?;
+                let unit = self
+                    .unicode_escape()
+                    .ok_or_else(|| ExprError::new(at, "bad \\u escape"))?;
                 units.push(unit, out);
                 return Ok(());
             }
@@ -249,7 +264,7 @@ impl<'s> Lexer<'s> {
                 return Err(ExprError::new(
                     at,
                     format!("bad escape \\{}", other.escape_debug()),
-                ))
+                ));
             }
         };
         units.flush(out);
@@ -495,7 +510,8 @@ mod tests {
                 Comma, Dot
             ]
         );
-        assert_eq!(kinds("!=="), vec![NotEq, Bang]);
+        assert_eq!(kinds("!=!"), vec![NotEq, Bang]);
+        assert_eq!(first_err("!==").column(), 3);
         assert_eq!(first_err("a = b").column(), 3);
         assert_eq!(first_err("a & b").message(), "unexpected '&'");
         assert_eq!(first_err("a | b").column(), 3);
@@ -526,8 +542,14 @@ mod tests {
     #[test]
     fn identifiers_use_java_letters() {
         use Tok::*;
-        assert_eq!(kinds("_a1 é x٣"), vec![Ident("_a1"), Ident("é"), Ident("x٣")]);
-        assert_eq!(kinds("middle-first"), vec![Ident("middle"), Minus, Ident("first")]);
+        assert_eq!(
+            kinds("_a1 é x٣"),
+            vec![Ident("_a1"), Ident("é"), Ident("x٣")]
+        );
+        assert_eq!(
+            kinds("middle-first"),
+            vec![Ident("middle"), Minus, Ident("first")]
+        );
         // A letter outside the BMP is two surrogates to Java: not a letter.
         assert_eq!(first_err("\u{1d49c}").message(), "unexpected '\u{1d49c}'");
         // U+00AA is Lo (a letter); U+2160 is Nl (not a letter in Java).
@@ -554,7 +576,10 @@ mod tests {
             Some(Tok::Str(s)) => s,
             other => panic!("{other:?}"),
         };
-        assert_eq!(s(r#""a\"b\\c\/d\b\f\n\r\t""#), "a\"b\\c/d\u{8}\u{c}\n\r\t");
+        assert_eq!(
+            s(r#""a\"b\\c\/d\b\f\n\r\t""#),
+            "a\"b\\c/d\u{8}\u{c}\n\r\t"
+        );
         assert_eq!(s(r#""\u0041\u00e9""#), "Aé");
         assert_eq!(s(r#""\ud83d\ude00""#), "\u{1f600}");
         assert_eq!(s(r#""\ud800x""#), "\u{fffd}x");
@@ -581,7 +606,10 @@ mod tests {
         assert_eq!(first_err(r#""\u-""#).message(), "bad \\u escape");
         assert_eq!(first_err(r#""\u+-12""#).message(), "bad \\u escape");
         let e = first_err("\"a\nb\"");
-        assert_eq!((e.column(), e.message()), (3, "control character in string"));
+        assert_eq!(
+            (e.column(), e.message()),
+            (3, "control character in string")
+        );
     }
 
     #[test]

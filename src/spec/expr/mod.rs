@@ -21,6 +21,9 @@ use std::fmt;
 
 use crate::util::ids::StageId;
 
+#[cfg(test)]
+pub(crate) use eval::Val;
+
 /// A compiled expression.
 #[derive(Clone, Debug)]
 pub(crate) struct Expr {
@@ -75,10 +78,11 @@ impl ExprError {
         let rest = &source[line_byte..];
         let line = rest.split('\n').next().unwrap_or(rest);
         let line = line.strip_suffix('\r').unwrap_or(line);
+        // Past the end of the line (only for a premature end): just after.
+        let offset = (target - line_char).min(line.chars().count());
         let pad: String = line
             .chars()
-            .chain(std::iter::repeat(' '))
-            .take(target - line_char)
+            .take(offset)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         format!("{line}\n{pad}^")
@@ -133,6 +137,16 @@ impl Expr {
         eval::test(&self.ast, event, matched)
     }
 
+    /// The value the expression evaluates to (for tests).
+    #[cfg(test)]
+    pub(crate) fn value<'a>(
+        &'a self,
+        event: &'a serde_json::Value,
+        matched: &dyn MatchEvents,
+    ) -> Val<'a> {
+        eval::value(&self.ast, event, matched)
+    }
+
     /// Whether the expression reads the partial match (uses
     /// count/sum/avg/min/max/first/last).
     pub(crate) fn reads_match(&self) -> bool {
@@ -143,6 +157,9 @@ impl Expr {
     /// that pre-extract fields), each as its segments, without duplicates,
     /// in source order. Paths inside aggregates are not included: they
     /// are read from the taken events, not the current one.
+    // Part of the module's API for callers that pre-extract fields; the
+    // crate may not call it yet.
+    #[allow(dead_code)]
     pub(crate) fn field_paths(&self) -> Vec<Vec<String>> {
         let mut ids = self.ast.reachable();
         // Arena order is the order the parser met them: source order.
@@ -167,7 +184,8 @@ impl Expr {
 #[derive(Default)]
 pub(crate) struct TestMatch {
     /// Events per stage, in match order (oldest first).
-    pub(crate) taken: std::collections::HashMap<StageId, Vec<serde_json::Value>>,
+    pub(crate) taken:
+        std::collections::HashMap<StageId, Vec<serde_json::Value>>,
     /// How many events the last walks visited in total.
     pub(crate) visits: std::cell::Cell<usize>,
 }
@@ -219,11 +237,24 @@ mod tests {
     }
 
     #[test]
+    fn values() {
+        let m = TestMatch::with(0, vec![json!({"v": 2})]);
+        let ev = json!({"x": 1});
+        let e = compile("x + sum(a.v)", &stages).unwrap();
+        assert_eq!(e.value(&ev, &m), Val::Num(3.0));
+        let e = compile("lower(\"AB\")", &stages).unwrap();
+        assert_eq!(e.value(&ev, &m), Val::Str("ab".into()));
+    }
+
+    #[test]
     fn only_true_holds() {
         let m = TestMatch::default();
         for src in ["1", "\"true\"", "null", "x", "a.b"] {
             let e = compile(src, &stages).unwrap();
-            assert!(!e.test(&json!({"x": 1, "a": {"b": "true"}}), &m), "{src}");
+            assert!(
+                !e.test(&json!({"x": 1, "a": {"b": "true"}}), &m),
+                "{src}"
+            );
         }
         let e = compile("x", &stages).unwrap();
         assert!(e.test(&json!({"x": true}), &m));
@@ -251,7 +282,10 @@ mod tests {
             vec!["y".into(), "z".into()],
         ];
         assert_eq!(e.field_paths(), want);
-        assert!(compile("count(a) > 1", &stages).unwrap().field_paths().is_empty());
+        assert!(compile("count(a) > 1", &stages)
+            .unwrap()
+            .field_paths()
+            .is_empty());
     }
 
     #[test]
@@ -280,9 +314,9 @@ mod tests {
         // Multi-line source: the line holding the column.
         let src = "x == 1 &&\n  y ==\r\n  ]";
         let err = compile(src, &stages).unwrap_err();
-        assert_eq!(err.column(), 20);
+        assert_eq!(err.column(), 21);
         assert_eq!(err.caret(src), "  ]\n  ^");
-        assert_eq!(ExprError::new(12, "x").caret(src), "  y ==\n  ^");
+        assert_eq!(ExprError::new(12, "x").caret(src), "  y ==\n ^");
         assert_eq!(ExprError::new(0, "x").caret(""), "\n^");
         assert_eq!(ExprError::new(99, "x").caret("ab"), "ab\n  ^");
     }

@@ -56,14 +56,11 @@ impl<'s> Parser<'s, '_> {
     // ------------------------------------------------------------ tokens
 
     fn peek(&mut self) -> Result<&Token<'s>, ExprError> {
-        if self.peeked.is_none() {
-            self.peeked = Some(self.lexer.next_token()?);
-        }
-        match &self.peeked {
-            Some(t) => Ok(t),
-            // Just filled above.
-            None => unreachable!(),
-        }
+        let t = match self.peeked.take() {
+            Some(t) => t,
+            None => self.lexer.next_token()?,
+        };
+        Ok(self.peeked.insert(t))
     }
 
     fn next(&mut self) -> Result<Token<'s>, ExprError> {
@@ -92,7 +89,7 @@ impl<'s> Parser<'s, '_> {
     }
 
     fn push(&mut self, node: Node) -> Result<NodeId, ExprError> {
-        let column = self.peek()?.column;
+        let column = self.lexer.column();
         self.ast
             .push(node)
             .ok_or_else(|| ExprError::new(column, "expression too large"))
@@ -206,7 +203,7 @@ impl<'s> Parser<'s, '_> {
                     return Err(ExprError::new(
                         t.column,
                         "expected a number after '-'",
-                    ))
+                    ));
                 }
             },
             Tok::Num(n) => Lit::Num(n),
@@ -285,7 +282,7 @@ impl<'s> Parser<'s, '_> {
                 return Err(ExprError::new(
                     t.column,
                     "unexpected end of expression",
-                ))
+                ));
             }
             _ => return Err(unexpected(&t)),
         };
@@ -320,7 +317,7 @@ impl<'s> Parser<'s, '_> {
                     return Err(ExprError::new(
                         t.column,
                         "expected an identifier",
-                    ))
+                    ));
                 }
             }
         }
@@ -330,7 +327,11 @@ impl<'s> Parser<'s, '_> {
     // ------------------------------------------------------------- calls
 
     /// A call; the opening parenthesis is consumed.
-    fn call(&mut self, name: &str, column: usize) -> Result<NodeId, ExprError> {
+    fn call(
+        &mut self,
+        name: &str,
+        column: usize,
+    ) -> Result<NodeId, ExprError> {
         let args = self.args()?;
         if let Some(agg) = AggFn::from_name(name) {
             return self.aggregate(agg, name, column, &args);
@@ -348,10 +349,11 @@ impl<'s> Parser<'s, '_> {
                 return Err(ExprError::new(
                     column,
                     format!("unknown function \"{name}\""),
-                ))
+                ));
             }
         };
         check_arity(name, column, arity, &args)?;
+        // OK because the arity (1) was just checked.
         self.push(Node::Call1(node, args[0].node))
     }
 
@@ -377,6 +379,7 @@ impl<'s> Parser<'s, '_> {
         name: &str,
         args: &[Arg],
     ) -> Result<NodeId, ExprError> {
+        // OK because callers checked the arity (2).
         let (subject, second) = (args[0].node, &args[1]);
         let test = match name {
             "starts_with" => StrTest::StartsWith,
@@ -475,7 +478,9 @@ fn check_arity(
 
 fn unexpected(t: &Token<'_>) -> ExprError {
     let what = match &t.kind {
-        Tok::Eof => return ExprError::new(t.column, "unexpected end of expression"),
+        Tok::Eof => {
+            return ExprError::new(t.column, "unexpected end of expression");
+        }
         Tok::Num(_) => "number".to_string(),
         Tok::Str(_) => "string".to_string(),
         Tok::Ident(name) => format!("\"{name}\""),
@@ -515,7 +520,10 @@ mod tests {
     use super::*;
 
     fn stages(name: &str) -> Option<StageId> {
-        ["a", "b", "fail", "in"].iter().position(|s| *s == name).map(StageId::must)
+        ["a", "b", "fail", "in"]
+            .iter()
+            .position(|s| *s == name)
+            .map(StageId::must)
     }
 
     fn ok(src: &str) -> Ast {
@@ -637,7 +645,10 @@ mod tests {
         assert_eq!(err("sum( zz.x)"), (6, "unknown stage \"zz\"".into()));
         // A '-' is not part of a name: this is a difference, not a path.
         let (col, msg) = err("count(middle-first)");
-        assert_eq!((col, msg.as_str()), (7, "count() needs a stage path argument"));
+        assert_eq!(
+            (col, msg.as_str()),
+            (7, "count() needs a stage path argument")
+        );
     }
 
     #[test]
@@ -646,13 +657,22 @@ mod tests {
         assert_eq!(err("x && foo(1)").1, "unknown function \"foo\"");
         assert_eq!(err("abs()").1, "abs() takes 1 argument, not 0");
         assert_eq!(err("abs(1, 2)").0, 1);
-        assert_eq!(err("contains(a)").1, "contains() takes 2 arguments, not 1");
+        assert_eq!(
+            err("contains(a)").1,
+            "contains() takes 2 arguments, not 1"
+        );
         assert_eq!(err("matches(a, \"x\", 1)").0, 1);
         assert_eq!(err("count()").1, "count() takes exactly one argument");
         assert_eq!(err("count(a, b)").0, 1);
-        assert_eq!(err("count(1)"), (7, "count() needs a stage path argument".into()));
+        assert_eq!(
+            err("count(1)"),
+            (7, "count() needs a stage path argument".into())
+        );
         assert_eq!(err("last(a.x + 1)").0, 6);
-        assert_eq!(err("sum(a)"), (5, "sum() needs a field: sum(stage.field)".into()));
+        assert_eq!(
+            err("sum(a)"),
+            (5, "sum() needs a field: sum(stage.field)".into())
+        );
         assert_eq!(err("first(b)").0, 7);
         assert_eq!(err("count(a.)").0, 9);
         assert_eq!(err("a.b(1)").0, 4);

@@ -1,0 +1,164 @@
+//! Criterion benches of the engine on the workloads of
+//! `shared/bench/workloads.md`, through the typed API.
+//!
+//! * `nfa/*`: one `Runs` + `SharedBuffer` per key in a plain hash map,
+//!   time advanced before each event (the single-partition API).
+//! * `operator/*`: the keyed operator in event time, with a watermark
+//!   after every event (Flink's setting in `shared/bench/flink`).
+//!
+//! Events are generated and parsed before timing. `CEPFLOW_BENCH_EVENTS`
+//! sets the count (default 1,000,000).
+
+#[path = "support/typed.rs"]
+mod typed;
+#[path = "support/workloads.rs"]
+mod workloads;
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use cepflow::nfa::{Incoming, Output, Runs, Scratch};
+use cepflow::runtime::{Handler, KeyedOperator, PatternId, TimeMode};
+use cepflow::{Match, Pattern, SharedBuffer};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+
+#[derive(Default)]
+struct Count(u64);
+
+impl<E> Output<E> for Count {
+    fn on_match(&mut self, _: &Match<'_, E>) {
+        self.0 += 1;
+    }
+    fn on_timeout(&mut self, _: &Match<'_, E>, _: i64) {}
+}
+
+impl<E, K> Handler<E, K> for Count {
+    fn on_match(&mut self, _: PatternId, _: &K, _: &Match<'_, E>, _: i64) {
+        self.0 += 1;
+    }
+}
+
+/// The single-partition engine over a map of per-key states.
+fn run_nfa<E, K: Hash + Eq>(
+    pattern: &Pattern<E>,
+    events: Vec<E>,
+    key: impl Fn(&E) -> K,
+    ts: impl Fn(&E) -> i64,
+) -> u64 {
+    let nfa = pattern.nfa();
+    let mut keys: HashMap<K, (Runs, SharedBuffer<E>)> = HashMap::new();
+    let mut scratch = Scratch::new();
+    let mut out = Count::default();
+    for e in events {
+        let t = ts(&e);
+        let (runs, buffer) =
+            keys.entry(key(&e)).or_insert_with(|| (Runs::new(nfa), SharedBuffer::new()));
+        runs.advance_time(nfa, buffer, &mut scratch, t, false, &mut out).expect("no throw");
+        let mut incoming = Incoming::new(e, t);
+        runs.process(nfa, buffer, &mut scratch, &mut incoming, &mut out).expect("no throw");
+        incoming.finish(buffer);
+    }
+    out.0
+}
+
+/// The keyed operator, event time, watermark `ts - 1` after each event.
+fn run_operator<E, K: Hash + Eq + Clone>(
+    patterns: &[Pattern<E>],
+    events: Vec<E>,
+    key: impl Fn(&E) -> K,
+    ts: impl Fn(&E) -> i64,
+) -> u64 {
+    let mut op = KeyedOperator::new(TimeMode::EventTime);
+    for p in patterns {
+        op.add_pattern(p, Default::default());
+    }
+    let mut out = Count::default();
+    for e in events {
+        let t = ts(&e);
+        op.push(key(&e), e, t, &mut out).expect("no throw");
+        op.advance_to(t - 1, &mut out).expect("no throw");
+    }
+    op.finish(&mut out).expect("no throw");
+    out.0
+}
+
+fn benches(c: &mut Criterion) {
+    let n = typed::event_count();
+    let logins = typed::logins(n);
+    let txns = typed::txns(n);
+    let ticks = typed::ticks(n);
+
+    let mut g = c.benchmark_group("nfa");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    let w1 = typed::brute_force();
+    g.bench_function("W1_brute_force", |b| {
+        b.iter_batched(
+            || logins.clone(),
+            |evs| run_nfa(&w1, evs, |e| e.user, |e| e.ts),
+            BatchSize::LargeInput,
+        )
+    });
+    let w3 = typed::rally();
+    g.bench_function("W3_rally", |b| {
+        b.iter_batched(
+            || ticks.clone(),
+            |evs| run_nfa(&w3, evs, |e| e.symbol, |e| e.ts),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("operator");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("W1_brute_force", |b| {
+        b.iter_batched(
+            || logins.clone(),
+            |evs| run_operator(std::slice::from_ref(&w1), evs, |e| e.user, |e| e.ts),
+            BatchSize::LargeInput,
+        )
+    });
+    let w2 = typed::card_fraud();
+    g.bench_function("W2_card_fraud", |b| {
+        b.iter_batched(
+            || txns.clone(),
+            |evs| run_operator(std::slice::from_ref(&w2), evs, |e| e.card, |e| e.ts),
+            BatchSize::LargeInput,
+        )
+    });
+    let w4 = typed::w4_patterns();
+    g.bench_function("W4_fan_out_10", |b| {
+        b.iter_batched(
+            || logins.clone(),
+            |evs| run_operator(&w4, evs, |e| e.user, |e| e.ts),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+/// The match counts the benches must reproduce (shared/bench/workloads.md)
+/// when run on the full 1M-event files; checked once before timing.
+fn check_counts(_: &mut Criterion) {
+    if typed::event_count() != 1_000_000 {
+        return;
+    }
+    let logins = typed::logins(1_000_000);
+    let w1 = typed::brute_force();
+    assert_eq!(run_nfa(&w1, logins.clone(), |e| e.user, |e| e.ts), 13_855);
+    assert_eq!(
+        run_operator(&typed::w4_patterns(), logins, |e| e.user, |e| e.ts),
+        408_242
+    );
+    let ticks = typed::ticks(1_000_000);
+    assert_eq!(run_nfa(&typed::rally(), ticks, |e| e.symbol, |e| e.ts), 105_309);
+    let txns = typed::txns(1_000_000);
+    assert_eq!(
+        run_operator(&[typed::card_fraud()], txns, |e| e.card, |e| e.ts),
+        7_152
+    );
+}
+
+criterion_group!(engine, check_counts, benches);
+criterion_main!(engine);

@@ -169,6 +169,9 @@ pub struct Runs {
     /// Completed matches held back by an earlier partial match (skip
     /// strategies other than `no_skip`).
     completed: JavaHeap<Run>,
+    /// No run expires before this time (a lower bound), so advancing
+    /// time short of it is free.
+    min_deadline: i64,
 }
 
 impl Runs {
@@ -176,7 +179,11 @@ impl Runs {
     pub fn new<E>(nfa: &Nfa<E>) -> Self {
         let mut partial = JavaHeap::default();
         partial.add(Run::start(nfa.start));
-        Self { partial, completed: JavaHeap::default() }
+        Self {
+            partial,
+            completed: JavaHeap::default(),
+            min_deadline: i64::MAX,
+        }
     }
 
     /// Whether only the start run is left: the key holds nothing for this
@@ -189,7 +196,9 @@ impl Runs {
 
     /// Partial matches alive, not counting the start run.
     pub fn partial_count(&self) -> usize {
-        self.partial.as_slice().iter().filter(|r| r.start_seq != NO_SEQ).count()
+        // The start run is always there: it is re-created on every event
+        // and no strategy prunes it (it has no start event).
+        self.partial.len().saturating_sub(1)
     }
 
     /// Completed matches held back by a skip strategy.
@@ -228,6 +237,7 @@ impl Runs {
             buffer.release(run.node);
         }
         self.partial.add(Run::start(nfa.start));
+        self.min_deadline = i64::MAX;
     }
 
     /// Feeds one event to every run (Flink's `NFA.process`): completed
@@ -249,6 +259,7 @@ impl Runs {
         out: &mut O,
     ) -> Result<bool, SkipError> {
         let mut new_start = false;
+        let mut deadline = i64::MAX;
         let mut next = std::mem::take(&mut scratch.next);
         let mut potential = std::mem::take(&mut scratch.potential);
         next.clear();
@@ -283,6 +294,7 @@ impl Runs {
                 }
             } else {
                 for &r in &retained {
+                    deadline = deadline.min(deadline_of(nfa, &r));
                     next.add(r);
                 }
             }
@@ -291,6 +303,7 @@ impl Runs {
         }
         self.partial.clear();
         std::mem::swap(&mut self.partial, &mut next);
+        self.min_deadline = deadline;
         let result =
             self.emit_matches(nfa, buffer, scratch, &mut potential, false, out);
         scratch.next = next;
@@ -336,15 +349,28 @@ impl Runs {
     ) -> Result<(), SkipError> {
         // Rebuilding the heap from an unchanged heap reproduces it, so
         // when nothing expires there is nothing to do.
-        if !self.partial.as_slice().iter().any(|r| timed_out(nfa, r, timestamp).is_some()) {
+        if timestamp < self.min_deadline {
             return Ok(());
         }
+        let mut deadline = i64::MAX;
+        let mut expired = false;
+        for r in self.partial.as_slice() {
+            let d = deadline_of(nfa, r);
+            expired |= d <= timestamp;
+            deadline = deadline.min(d);
+        }
+        if !expired {
+            self.min_deadline = deadline;
+            return Ok(());
+        }
+        deadline = i64::MAX;
         let mut next = std::mem::take(&mut scratch.next);
         let mut potential = std::mem::take(&mut scratch.potential);
         next.clear();
         potential.clear();
         for run in self.partial.drain_in_array_order() {
-            let Some(deadline) = timed_out(nfa, &run, timestamp) else {
+            let Some(expiry) = timed_out(nfa, &run, timestamp) else {
+                deadline = deadline.min(deadline_of(nfa, &run));
                 next.add(run);
                 continue;
             };
@@ -359,11 +385,12 @@ impl Runs {
                     stage_names: &nfa.stage_names,
                     path: &scratch.path,
                 };
-                out.on_timeout(&m, deadline);
+                out.on_timeout(&m, expiry);
             }
             buffer.release(run.node);
         }
         std::mem::swap(&mut self.partial, &mut next);
+        self.min_deadline = deadline;
         let result =
             self.emit_matches(nfa, buffer, scratch, &mut potential, false, out);
         scratch.next = next;
@@ -423,6 +450,26 @@ impl Runs {
         }
         Ok(())
     }
+}
+
+/// The earliest time at which `run` could time out (`i64::MAX`: never).
+/// `timed_out` fires when `now - start >= window`, i.e. at
+/// `start + window`; with wrapping arithmetic, as Java's, a deadline that
+/// overflows is treated as never.
+#[inline]
+fn deadline_of<E>(nfa: &Nfa<E>, run: &Run) -> i64 {
+    let state = nfa.state(run.state);
+    if state.kind == StateKind::Start {
+        return i64::MAX;
+    }
+    let mut d = i64::MAX;
+    if let Some(w) = state.window_previous.filter(|&w| w > 0) {
+        d = d.min(run.prev_ts.checked_add(w).unwrap_or(i64::MAX));
+    }
+    if nfa.window > 0 {
+        d = d.min(run.start_ts.checked_add(nfa.window).unwrap_or(i64::MAX));
+    }
+    d
 }
 
 /// When `run` has expired at `now`: the moment its window closed.

@@ -1,7 +1,7 @@
 //! [`KeyedOperator`]: see the module docs.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -133,10 +133,14 @@ struct KeyState<E, K> {
     key: K,
     buffer: SharedBuffer<E>,
     patterns: Vec<PatternKeyState>,
-    /// Events waiting for the watermark, sorted by (timestamp, arrival).
-    pending: Vec<(i64, E)>,
     /// The time this key's timer entry is set for.
     due: Option<i64>,
+    /// The release (watermark advance) this key was last visited in, and
+    /// the last event timestamp processed in it.
+    visit: u64,
+    visit_ts: Option<i64>,
+    /// In the list of keys to finish at the end of the current release.
+    touched: bool,
     live_partial: u64,
 }
 
@@ -172,8 +176,15 @@ pub struct KeyedOperator<E, K> {
     keys: Vec<Option<KeyState<E, K>>>,
     free_slots: Vec<usize>,
     recycled: Vec<KeyState<E, K>>,
+    /// Events waiting for the watermark, sorted by (timestamp, arrival).
+    /// One buffer for all keys: releasing in this order gives every key
+    /// its events in Flink's order, and a key holds no state for events
+    /// that start nothing.
+    reorder: VecDeque<(i64, K, E)>,
     timers: BinaryHeap<Reverse<(i64, usize)>>,
     watermark: i64,
+    visit: u64,
+    touched: Vec<usize>,
     scratch: Scratch,
     counters: Counters,
 }
@@ -224,15 +235,22 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             keys: Vec::new(),
             free_slots: Vec::new(),
             recycled: Vec::new(),
+            reorder: VecDeque::new(),
             timers: BinaryHeap::new(),
             watermark: i64::MIN,
+            visit: 0,
+            touched: Vec::new(),
             scratch: Scratch::new(),
             counters: Counters::default(),
         }
     }
 
     /// Registers a pattern; every key runs it from now on.
-    pub fn add_pattern(&mut self, pattern: &Pattern<E>, options: PatternOptions) -> PatternId {
+    pub fn add_pattern(
+        &mut self,
+        pattern: &Pattern<E>,
+        options: PatternOptions,
+    ) -> PatternId {
         let nfa = pattern.nfa_arc();
         for state in self.keys.iter_mut().flatten() {
             state.patterns.push(PatternKeyState::new(&nfa));
@@ -244,9 +262,14 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         PatternId(u32::try_from(self.patterns.len() - 1).unwrap_or(u32::MAX))
     }
 
-    /// Replaces a pattern: its partial matches are dropped, the other
-    /// patterns' state is untouched.
-    pub fn replace_pattern(&mut self, id: PatternId, pattern: &Pattern<E>, options: PatternOptions) {
+    /// Replaces a pattern at run time: its partial matches are dropped,
+    /// every other pattern's state is untouched.
+    pub fn replace_pattern(
+        &mut self,
+        id: PatternId,
+        pattern: &Pattern<E>,
+        options: PatternOptions,
+    ) {
         let nfa = pattern.nfa_arc();
         self.reset_pattern_runs(id, &nfa);
         let slot = &mut self.patterns[id.index()];
@@ -255,8 +278,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         slot.active = true;
     }
 
-    /// Removes a pattern: its partial matches are dropped; its id is not
-    /// reused.
+    /// Removes a pattern at run time: its partial matches are dropped;
+    /// its id is not reused.
     pub fn remove_pattern(&mut self, id: PatternId) {
         let nfa = self.patterns[id.index()].nfa.clone();
         self.reset_pattern_runs(id, &nfa);
@@ -265,14 +288,19 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
 
     fn reset_pattern_runs(&mut self, id: PatternId, new_nfa: &Arc<Nfa<E>>) {
         let old = self.patterns[id.index()].nfa.clone();
+        let mut live = 0;
         for state in self.keys.iter_mut().flatten() {
             let p = &mut state.patterns[id.index()];
+            live += p.runs.partial_count() as u64;
             p.runs.clear(&old, &mut state.buffer);
             *p = PatternKeyState::new(new_nfa);
         }
         for state in &mut self.recycled {
             state.patterns[id.index()] = PatternKeyState::new(new_nfa);
         }
+        // Keys left idle are dropped at their next visit.
+        self.counters.partial_matches =
+            self.counters.partial_matches.saturating_sub(live);
     }
 
     /// The ids of the registered (not removed) patterns.
@@ -293,7 +321,24 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     pub fn counters(&self) -> Counters {
         let mut c = self.counters;
         c.keys = self.index.len() as u64;
+        c.buffered = self.reorder.len() as u64;
         c
+    }
+
+    /// Heap bytes held by keyed state (approximate): key table, per-key
+    /// buffers and runs, reorder buffer.
+    pub fn memory_usage(&self) -> usize {
+        let per_key = |s: &KeyState<E, K>| {
+            std::mem::size_of::<KeyState<E, K>>()
+                + s.buffer.memory_usage()
+                + s.patterns.capacity() * std::mem::size_of::<PatternKeyState>()
+        };
+        self.index.capacity() * (std::mem::size_of::<(K, usize)>() + 1)
+            + self.keys.capacity() * std::mem::size_of::<Option<KeyState<E, K>>>()
+            + self.keys.iter().flatten().map(per_key).sum::<usize>()
+            + self.recycled.iter().map(per_key).sum::<usize>()
+            + self.reorder.capacity() * std::mem::size_of::<(i64, K, E)>()
+            + self.timers.capacity() * std::mem::size_of::<(i64, usize)>()
     }
 
     /// Pushes one event.
@@ -320,49 +365,65 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     handler.on_late(&key, event, timestamp);
                     return Ok(());
                 }
-                let slot = self.slot_for(key);
-                // OK because slot_for returns a live slot.
-                let state = self.keys[slot].as_mut().expect("live key");
-                let at = state.pending.partition_point(|(t, _)| *t <= timestamp);
-                state.pending.insert(at, (timestamp, event));
-                self.counters.buffered += 1;
-                if state.due.is_none_or(|d| timestamp < d) {
-                    state.due = Some(timestamp);
-                    self.timers.push(Reverse((timestamp, slot)));
-                }
+                // Usually the newest event: append; otherwise insert after
+                // every event with the same or a smaller timestamp.
+                let at = if self.reorder.back().is_none_or(|b| b.0 <= timestamp) {
+                    self.reorder.len()
+                } else {
+                    self.reorder.partition_point(|e| e.0 <= timestamp)
+                };
+                self.reorder.insert(at, (timestamp, key, event));
                 Ok(())
             }
             TimeMode::ProcessingTime => {
-                let slot = self.slot_for(key);
-                self.run_key(slot, Some((timestamp, event)), timestamp, handler)
+                // Flink's processElement: advance to now, then process.
+                self.visit += 1;
+                let (slot, mut state) = self.state_for(key);
+                let result = self.process_in_visit(&mut state, event, timestamp, handler);
+                self.settle(slot, state);
+                result
             }
         }
     }
 
-    /// Advances the watermark (event time) or the clock (processing
-    /// time) to `to`: releases buffered events up to it in order and
-    /// expires windows up to it. A watermark never goes back.
+    /// Pushes one event, then advances the watermark (or the clock) to
+    /// `to`: [`push`](Self::push) followed by
+    /// [`advance_to`](Self::advance_to).
     ///
     /// # Errors
     ///
     /// [`SkipError`] from a skip strategy with throw-on-miss.
-    pub fn advance_to<H: Handler<E, K>>(&mut self, to: i64, handler: &mut H) -> Result<(), SkipError> {
+    pub fn push_and_advance<H: Handler<E, K>>(
+        &mut self,
+        key: K,
+        event: E,
+        timestamp: i64,
+        to: i64,
+        handler: &mut H,
+    ) -> Result<(), SkipError> {
+        self.push(key, event, timestamp, handler)?;
+        self.advance_to(to, handler)
+    }
+
+    /// Advances the watermark (event time) or the clock (processing
+    /// time) to `to`: releases buffered events up to it in order, then
+    /// visits the keys whose window timers are due. A watermark never
+    /// goes back.
+    ///
+    /// # Errors
+    ///
+    /// [`SkipError`] from a skip strategy with throw-on-miss.
+    pub fn advance_to<H: Handler<E, K>>(
+        &mut self,
+        to: i64,
+        handler: &mut H,
+    ) -> Result<(), SkipError> {
         if to <= self.watermark {
             return Ok(());
         }
         self.watermark = to;
-        while let Some(&Reverse((due, slot))) = self.timers.peek() {
-            if due > to {
-                break;
-            }
-            self.timers.pop();
-            let current = self.keys.get(slot).and_then(|s| s.as_ref()).and_then(|s| s.due);
-            if current != Some(due) {
-                continue; // a stale entry: the key moved on or is gone
-            }
-            self.run_key(slot, None, to, handler)?;
-        }
-        Ok(())
+        self.release(to, handler)?;
+        self.fire_timers(to, handler)
     }
 
     /// Ends the input. In event time the watermark goes to +infinity, so
@@ -375,7 +436,10 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// # Errors
     ///
     /// [`SkipError`] from a skip strategy with throw-on-miss.
-    pub fn finish<H: Handler<E, K>>(&mut self, handler: &mut H) -> Result<(), SkipError> {
+    pub fn finish<H: Handler<E, K>>(
+        &mut self,
+        handler: &mut H,
+    ) -> Result<(), SkipError> {
         match self.mode {
             TimeMode::EventTime => self.advance_to(i64::MAX, handler),
             TimeMode::ProcessingTime => Ok(()),
@@ -388,7 +452,10 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// # Errors
     ///
     /// [`SkipError`] from a skip strategy with throw-on-miss.
-    pub fn flush_held<H: Handler<E, K>>(&mut self, handler: &mut H) -> Result<(), SkipError> {
+    pub fn flush_held<H: Handler<E, K>>(
+        &mut self,
+        handler: &mut H,
+    ) -> Result<(), SkipError> {
         for slot in 0..self.keys.len() {
             let Some(mut state) = self.keys[slot].take() else { continue };
             let mut result = Ok(());
@@ -396,8 +463,20 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 if !p.active || result.is_err() {
                     continue;
                 }
-                let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, timestamp: self.watermark, matches: 0, timeouts: 0 };
-                result = state.patterns[i].runs.flush_held(&p.nfa, &mut state.buffer, &mut self.scratch, &mut out);
+                let mut out = Emit {
+                    handler,
+                    pattern: PatternId(i as u32),
+                    key: &state.key,
+                    timestamp: self.watermark,
+                    matches: 0,
+                    timeouts: 0,
+                };
+                result = state.patterns[i].runs.flush_held(
+                    &p.nfa,
+                    &mut state.buffer,
+                    &mut self.scratch,
+                    &mut out,
+                );
                 self.counters.matches += out.matches;
             }
             self.keys[slot] = Some(state);
@@ -406,137 +485,207 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         Ok(())
     }
 
-    fn slot_for(&mut self, key: K) -> usize {
+    /// Releases the buffered events at or below `to`, in order. Each key
+    /// they touch gets one visit, as Flink's `onEventTime`: runs advanced
+    /// to each new timestamp before its events, then to `to`.
+    fn release<H: Handler<E, K>>(
+        &mut self,
+        to: i64,
+        handler: &mut H,
+    ) -> Result<(), SkipError> {
+        if self.reorder.front().is_none_or(|e| e.0 > to) {
+            return Ok(());
+        }
+        self.visit += 1;
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.clear();
+        let mut result = Ok(());
+        while let Some((ts, key, event)) =
+            self.reorder.pop_front_if(|e| e.0 <= to)
+        {
+            let (slot, mut state) = self.state_for(key);
+            result = self.process_in_visit(&mut state, event, ts, handler);
+            let idle = state.buffer.is_empty()
+                && state.patterns.iter().all(|p| p.runs.is_idle());
+            if idle && slot.is_none() {
+                // An event that started nothing on a key with nothing: the
+                // visit's last step would change nothing either.
+                self.recycle(state);
+            } else {
+                let first_touch = !state.touched;
+                state.touched = true;
+                let slot = self.store(slot, state);
+                if first_touch {
+                    touched.push(slot);
+                }
+            }
+            if result.is_err() {
+                break;
+            }
+        }
+        for &slot in &touched {
+            let Some(mut state) = self.keys[slot].take() else { continue };
+            state.touched = false;
+            if result.is_ok() {
+                for p in &mut state.patterns {
+                    p.fire_timers(to);
+                }
+                result = self.advance_runs(&mut state, to, None, handler);
+            }
+            self.settle(Some(slot), state);
+        }
+        self.touched = touched;
+        result
+    }
+
+    /// Visits every key whose window timer is due at `to`; each visit
+    /// advances only the patterns whose timers fired.
+    fn fire_timers<H: Handler<E, K>>(
+        &mut self,
+        to: i64,
+        handler: &mut H,
+    ) -> Result<(), SkipError> {
+        while let Some(&Reverse((due, slot))) = self.timers.peek() {
+            if due > to {
+                break;
+            }
+            self.timers.pop();
+            let current =
+                self.keys.get(slot).and_then(|s| s.as_ref()).and_then(|s| s.due);
+            if current != Some(due) {
+                continue; // a stale entry: the key moved on or is gone
+            }
+            // OK because the slot was just checked.
+            let mut state = self.keys[slot].take().expect("live key");
+            let woken: SmallVec<[bool; 8]> =
+                state.patterns.iter_mut().map(|p| p.fire_timers(to)).collect();
+            let result = self.advance_runs(&mut state, to, Some(&woken), handler);
+            self.settle(Some(slot), state);
+            result?;
+        }
+        Ok(())
+    }
+
+    /// Processes one event within the current visit of its key (Flink's
+    /// `processEvent`, preceded by `advanceTime` when the timestamp is new
+    /// to the visit).
+    fn process_in_visit<H: Handler<E, K>>(
+        &mut self,
+        state: &mut KeyState<E, K>,
+        event: E,
+        ts: i64,
+        handler: &mut H,
+    ) -> Result<(), SkipError> {
+        if state.visit != self.visit {
+            state.visit = self.visit;
+            state.visit_ts = None;
+            for p in &mut state.patterns {
+                p.new_start = false;
+            }
+        }
+        if state.visit_ts != Some(ts) {
+            state.visit_ts = Some(ts);
+            self.advance_runs(state, ts, None, handler)?;
+        }
+        self.process_event(state, event, ts, handler)
+    }
+
+    /// A key's state: its own, or a fresh (recycled) one that is not in
+    /// the table yet.
+    fn state_for(&mut self, key: K) -> (Option<usize>, KeyState<E, K>) {
         if let Some(&slot) = self.index.get(&key) {
-            return slot;
+            // OK because indexed slots are live between visits.
+            return (Some(slot), self.keys[slot].take().expect("live key"));
         }
         let state = match self.recycled.pop() {
             Some(mut s) => {
-                s.key = key.clone();
+                s.key = key;
                 s
             }
             None => KeyState {
-                key: key.clone(),
+                key,
                 buffer: SharedBuffer::new(),
-                patterns: self.patterns.iter().map(|p| PatternKeyState::new(&p.nfa)).collect(),
-                pending: Vec::new(),
+                patterns: self
+                    .patterns
+                    .iter()
+                    .map(|p| PatternKeyState::new(&p.nfa))
+                    .collect(),
                 due: None,
+                visit: 0,
+                visit_ts: None,
+                touched: false,
                 live_partial: 0,
             },
         };
-        let slot = match self.free_slots.pop() {
-            Some(slot) => {
-                self.keys[slot] = Some(state);
+        (None, state)
+    }
+
+    /// Puts a key's state in its slot, entering the key in the table if
+    /// needed.
+    fn store(&mut self, slot: Option<usize>, state: KeyState<E, K>) -> usize {
+        let slot = match slot {
+            Some(slot) => slot,
+            None => {
+                let slot = self.free_slots.pop().unwrap_or_else(|| {
+                    self.keys.push(None);
+                    self.keys.len() - 1
+                });
+                self.index.insert(state.key.clone(), slot);
                 slot
             }
-            None => {
-                self.keys.push(Some(state));
-                self.keys.len() - 1
-            }
         };
-        self.index.insert(key, slot);
+        self.keys[slot] = Some(state);
         slot
     }
 
-    /// Processes a key up to `now`: buffered events at or below it in
-    /// order (event time) or the given event (processing time), then
-    /// expires windows at `now`, then re-arms the key's timer or drops the
-    /// key when it holds nothing.
-    fn run_key<H: Handler<E, K>>(
-        &mut self,
-        slot: usize,
-        direct: Option<(i64, E)>,
-        now: i64,
-        handler: &mut H,
-    ) -> Result<(), SkipError> {
-        // OK because callers pass live slots.
-        let mut state = self.keys[slot].take().expect("live key");
-        let result = self.step_key(&mut state, direct, now, handler);
+    fn recycle(&mut self, mut state: KeyState<E, K>) {
+        if self.recycled.len() < RECYCLE_LIMIT {
+            state.due = None;
+            state.live_partial = 0;
+            for p in &mut state.patterns {
+                p.timers.clear();
+            }
+            self.recycled.push(state);
+        }
+    }
+
+    /// After a visit: updates the counters, then drops an idle key (its
+    /// state goes to the recycling pool) or stores it and re-arms its
+    /// timer. `slot` is `None` for a key not in the table yet.
+    fn settle(&mut self, slot: Option<usize>, mut state: KeyState<E, K>) {
         let mut live = 0;
-        let mut due = state.pending.first().map(|(t, _)| *t);
+        let mut due: Option<i64> = None;
         for p in &state.patterns {
             live += p.runs.partial_count() as u64;
             if let Some(&t) = p.timers.first() {
-                due = Some(due.map_or(t, |d: i64| d.min(t)));
+                due = Some(due.map_or(t, |d| d.min(t)));
             }
         }
-        self.counters.partial_matches = self.counters.partial_matches + live - state.live_partial;
+        self.counters.partial_matches =
+            self.counters.partial_matches + live - state.live_partial;
         state.live_partial = live;
         self.counters.peak_partial_matches =
             self.counters.peak_partial_matches.max(self.counters.partial_matches);
         // Timers may remain: Flink would visit the key, but with only start
         // runs left a visit changes nothing.
-        let idle = state.pending.is_empty()
-            && state.buffer.is_empty()
+        let idle = state.buffer.is_empty()
             && state.patterns.iter().all(|p| p.runs.is_idle());
         if idle {
-            self.index.remove(&state.key);
-            self.free_slots.push(slot);
-            if self.recycled.len() < RECYCLE_LIMIT {
-                state.due = None;
-                state.live_partial = 0;
-                self.recycled.push(state);
+            if let Some(slot) = slot {
+                self.index.remove(&state.key);
+                self.free_slots.push(slot);
             }
-        } else {
-            if due != state.due {
-                if let Some(d) = due {
-                    self.timers.push(Reverse((d, slot)));
-                }
+            self.recycle(state);
+            return;
+        }
+        let rearm = due != state.due;
+        state.due = due;
+        let slot = self.store(slot, state);
+        if rearm {
+            if let Some(d) = due {
+                self.timers.push(Reverse((d, slot)));
             }
-            state.due = due;
-            self.keys[slot] = Some(state);
         }
-        result
-    }
-
-    /// One visit of a key, as Flink's `onEventTime` (or, for a direct
-    /// event, `processElement` in processing time) would make it: each
-    /// pattern is advanced only when Flink's operator for it would be
-    /// woken, because previous-and-current windows expire only then.
-    fn step_key<H: Handler<E, K>>(
-        &mut self,
-        state: &mut KeyState<E, K>,
-        direct: Option<(i64, E)>,
-        now: i64,
-        handler: &mut H,
-    ) -> Result<(), SkipError> {
-        for p in &mut state.patterns {
-            p.new_start = false;
-        }
-        if let Some((ts, event)) = direct {
-            self.advance_runs(state, ts, None, handler)?;
-            return self.process_event(state, event, ts, handler);
-        }
-        let ready = state.pending.partition_point(|(t, _)| *t <= now);
-        if ready > 0 {
-            self.counters.buffered -= ready as u64;
-            // Taken out so the events can be moved while the rest of the
-            // key's state is borrowed; put back (allocation kept) after.
-            let mut pending = std::mem::take(&mut state.pending);
-            let mut last_ts = None;
-            let mut result = Ok(());
-            for (ts, event) in pending.drain(..ready) {
-                if result.is_err() {
-                    break;
-                }
-                if last_ts != Some(ts) {
-                    result = self.advance_runs(state, ts, None, handler);
-                    last_ts = Some(ts);
-                }
-                if result.is_ok() {
-                    result = self.process_event(state, event, ts, handler);
-                }
-            }
-            state.pending = pending;
-            result?;
-        }
-        // Event timers wake every pattern; window timers only their own.
-        let woken: SmallVec<[bool; 8]> = state
-            .patterns
-            .iter_mut()
-            .map(|p| p.fire_timers(now) || ready > 0)
-            .collect();
-        self.advance_runs(state, now, Some(&woken), handler)
     }
 
     fn advance_runs<H: Handler<E, K>>(
@@ -550,8 +699,22 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             if !p.active || only.is_some_and(|o| !o[i]) {
                 continue;
             }
-            let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, timestamp: ts, matches: 0, timeouts: 0 };
-            state.patterns[i].runs.advance_time(&p.nfa, &mut state.buffer, &mut self.scratch, ts, p.options.timeouts, &mut out)?;
+            let mut out = Emit {
+                handler,
+                pattern: PatternId(i as u32),
+                key: &state.key,
+                timestamp: ts,
+                matches: 0,
+                timeouts: 0,
+            };
+            state.patterns[i].runs.advance_time(
+                &p.nfa,
+                &mut state.buffer,
+                &mut self.scratch,
+                ts,
+                p.options.timeouts,
+                &mut out,
+            )?;
             self.counters.matches += out.matches;
             self.counters.timeouts += out.timeouts;
         }
@@ -567,22 +730,32 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     ) -> Result<(), SkipError> {
         let mut incoming = Incoming::new(event, ts);
         let mut result = Ok(());
+        let delay = i64::from(self.mode == TimeMode::ProcessingTime);
         for (i, p) in self.patterns.iter().enumerate() {
             if !p.active || result.is_err() {
                 continue;
             }
-            let mut out = Emit { handler, pattern: PatternId(i as u32), key: &state.key, timestamp: ts, matches: 0, timeouts: 0 };
+            let mut out = Emit {
+                handler,
+                pattern: PatternId(i as u32),
+                key: &state.key,
+                timestamp: ts,
+                matches: 0,
+                timeouts: 0,
+            };
             let ps = &mut state.patterns[i];
-            result = ps.runs.process(&p.nfa, &mut state.buffer, &mut self.scratch, &mut incoming, &mut out).map(|new_start| {
-                // Flink's processEvent: once a visit has started a partial
-                // match, every later event of the visit sets a window
-                // timer (processing time: one millisecond later).
-                ps.new_start |= new_start;
-                if let Some(window) = p.nfa.window().filter(|_| ps.new_start) {
-                    let delay = if self.mode == TimeMode::ProcessingTime { 1 } else { 0 };
-                    ps.add_timer(ts.saturating_add(window).saturating_add(delay));
-                }
-            });
+            result = ps
+                .runs
+                .process(&p.nfa, &mut state.buffer, &mut self.scratch, &mut incoming, &mut out)
+                .map(|new_start| {
+                    // Flink's processEvent: once a visit has started a
+                    // partial match, every later event of the visit sets a
+                    // window timer (processing time: a millisecond later).
+                    ps.new_start |= new_start;
+                    if let Some(window) = p.nfa.window().filter(|_| ps.new_start) {
+                        ps.add_timer(ts.saturating_add(window).saturating_add(delay));
+                    }
+                });
             self.counters.matches += out.matches;
         }
         incoming.finish(&mut state.buffer);

@@ -308,10 +308,12 @@ where
                     let ts = timestamp(&event);
                     let wm = watermarks.on_event(&event, ts);
                     let k = key(&event);
-                    op.push(k, event, ts, &mut out)?;
-                    if let Some(wm) = wm {
-                        out.watermark = out.watermark.max(wm);
-                        op.advance_to(wm, &mut out)?;
+                    match wm {
+                        Some(wm) => {
+                            out.watermark = out.watermark.max(wm);
+                            op.push_and_advance(k, event, ts, wm, &mut out)?;
+                        }
+                        None => op.push(k, event, ts, &mut out)?,
                     }
                 }
                 out.watermark = i64::MAX;

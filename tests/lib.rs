@@ -2,5 +2,8 @@
 
 mod common;
 mod conformance;
+mod alloc;
+mod runtime;
 mod properties;
 mod reference;
+mod example_ssh;

@@ -55,7 +55,7 @@ pub(crate) struct State<E> {
 
 /// The skip strategy with its stage resolved.
 #[derive(Clone, Debug)]
-pub(crate) enum Skip {
+pub(crate) enum AfterMatch {
     NoSkip,
     ToNext,
     PastLastEvent,
@@ -76,8 +76,7 @@ pub struct Nfa<E> {
     /// less means none.
     pub(crate) window: i64,
     pub(crate) stage_names: Vec<String>,
-    pub(crate) stage_is_group: Vec<bool>,
-    pub(crate) skip: Skip,
+    pub(crate) skip: AfterMatch,
     pub(crate) skip_strategy: SkipStrategy,
 }
 

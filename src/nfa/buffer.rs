@@ -217,14 +217,6 @@ impl<E> SharedBuffer<E> {
         out.extend(self.walk(node));
         out.reverse();
     }
-
-    /// Releases empty vectors' memory once the buffer holds nothing, so an
-    /// idle key costs nothing.
-    pub(crate) fn shrink_if_empty(&mut self) {
-        if self.is_empty() {
-            *self = Self { next_seq: self.next_seq, ..Self::default() };
-        }
-    }
 }
 
 #[cfg(test)]

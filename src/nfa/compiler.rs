@@ -9,7 +9,7 @@
 
 use hashbrown::{HashMap, HashSet};
 
-use super::automaton::{Action, Nfa, Skip, State, StateKind, Transition};
+use super::automaton::{Action, AfterMatch, Nfa, State, StateKind, Transition};
 use crate::pattern::error::Kind;
 use crate::pattern::validate::{PatternDef, StageDef};
 use crate::pattern::{
@@ -78,13 +78,12 @@ pub(crate) fn compile<E>(def: PatternDef<E>) -> Result<Nfa<E>, PatternError> {
         start: StateId::must(start),
         window,
         stage_names: def.stages.iter().map(|s| s.name.clone()).collect(),
-        stage_is_group: def.stages.iter().map(|s| s.is_group).collect(),
         skip,
         skip_strategy: def.skip.clone(),
     })
 }
 
-fn resolve_skip<E>(def: &PatternDef<E>) -> Skip {
+fn resolve_skip<E>(def: &PatternDef<E>) -> AfterMatch {
     let find = |name: &str| {
         // OK because validation checked the stage exists at top level.
         def.top
@@ -94,14 +93,14 @@ fn resolve_skip<E>(def: &PatternDef<E>) -> Skip {
             .expect("validated skip stage")
     };
     match &def.skip {
-        SkipStrategy::NoSkip => Skip::NoSkip,
-        SkipStrategy::SkipToNext => Skip::ToNext,
-        SkipStrategy::SkipPastLastEvent => Skip::PastLastEvent,
-        SkipStrategy::SkipToFirst { stage, throw_on_miss } => Skip::ToFirst {
+        SkipStrategy::NoSkip => AfterMatch::NoSkip,
+        SkipStrategy::SkipToNext => AfterMatch::ToNext,
+        SkipStrategy::SkipPastLastEvent => AfterMatch::PastLastEvent,
+        SkipStrategy::SkipToFirst { stage, throw_on_miss } => AfterMatch::ToFirst {
             stage: find(stage),
             throw_on_miss: *throw_on_miss,
         },
-        SkipStrategy::SkipToLast { stage, throw_on_miss } => Skip::ToLast {
+        SkipStrategy::SkipToLast { stage, throw_on_miss } => AfterMatch::ToLast {
             stage: find(stage),
             throw_on_miss: *throw_on_miss,
         },

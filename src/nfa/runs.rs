@@ -11,7 +11,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use super::automaton::{Action, Nfa, Skip, StateKind};
+use super::automaton::{Action, AfterMatch, Nfa, StateKind};
 use super::buffer::{EventOrder, SharedBuffer};
 use super::context::Context;
 use super::matched::Match;
@@ -411,7 +411,7 @@ impl Runs {
         for &r in potential.as_slice() {
             self.completed.add(r);
         }
-        let skips = !force && !matches!(nfa.skip, Skip::NoSkip);
+        let skips = !force && !matches!(nfa.skip, AfterMatch::NoSkip);
         while let Some(&earliest) = self.completed.peek() {
             if skips {
                 if let Some(partial) = self.partial.peek() {
@@ -498,15 +498,15 @@ fn pruning_id<E>(
 ) -> Result<Option<(EventOrder, bool)>, SkipError> {
     let order = |e: EventId| buffer.event_order(e);
     Ok(match nfa.skip {
-        Skip::NoSkip => None,
-        Skip::ToNext => path.iter().map(|&(_, e)| order(e)).min().map(|p| (p, true)),
-        Skip::PastLastEvent => path.iter().map(|&(_, e)| order(e)).max().map(|p| (p, true)),
-        Skip::ToFirst { stage, throw_on_miss } | Skip::ToLast { stage, throw_on_miss } => {
+        AfterMatch::NoSkip => None,
+        AfterMatch::ToNext => path.iter().map(|&(_, e)| order(e)).min().map(|p| (p, true)),
+        AfterMatch::PastLastEvent => path.iter().map(|&(_, e)| order(e)).max().map(|p| (p, true)),
+        AfterMatch::ToFirst { stage, throw_on_miss } | AfterMatch::ToLast { stage, throw_on_miss } => {
             let mut events = path.iter().filter(|&&(s, _)| s == stage).map(|&(_, e)| order(e));
-            let target = if matches!(nfa.skip, Skip::ToFirst { .. }) {
+            let target = if matches!(nfa.skip, AfterMatch::ToFirst { .. }) {
                 events.next()
             } else {
-                events.last()
+                events.next_back()
             };
             let name = nfa.stage_name(stage).to_owned();
             if throw_on_miss {

@@ -113,11 +113,6 @@ impl<E> Condition<E> {
         Self { node: Node::Not(Box::new(self.node)) }
     }
 
-    /// Whether this is [`Condition::always`] itself.
-    pub(crate) fn is_always(&self) -> bool {
-        matches!(self.node, Node::True)
-    }
-
     /// Evaluates the condition.
     #[inline]
     pub(crate) fn test(&self, event: &E, ctx: &Context<'_, E>) -> bool {

@@ -34,8 +34,6 @@ pub(crate) struct StageDef<E> {
     pub(crate) within_previous_and_current: Option<i64>,
     /// The stage before this one in its sequence (Flink's `getPrevious`).
     pub(crate) previous: Option<StageId>,
-    /// The group this stage belongs to.
-    pub(crate) parent: Option<StageId>,
 }
 
 /// A validated pattern: stages in declaration order.
@@ -93,8 +91,7 @@ fn flatten<E>(
         let previous = sequence.last().copied();
         let previous_def: Option<&StageDef<E>> =
             previous.map(|p: StageId| &out[p.as_usize()]);
-        let stage =
-            check_stage(draft, id, previous, previous_def, parent)?;
+        let stage = check_stage(draft, previous, previous_def)?;
         let group = match stage {
             (def, Some(group)) => {
                 out.push(def);
@@ -119,10 +116,8 @@ fn flatten<E>(
 #[allow(clippy::type_complexity)]
 fn check_stage<E>(
     draft: StageDraft<E>,
-    _id: StageId,
     previous: Option<StageId>,
     previous_def: Option<&StageDef<E>>,
-    parent: Option<StageId>,
 ) -> Result<(StageDef<E>, Option<PatternBuilder<E>>), PatternError> {
     let name = draft.name;
     let err = |kind| Err(PatternError::new(Some(&name), kind));
@@ -249,7 +244,6 @@ fn check_stage<E>(
         within_first_and_last: draft.within_first_and_last,
         within_previous_and_current: draft.within_previous_and_current,
         previous,
-        parent,
     };
     Ok((def, group))
 }

@@ -291,7 +291,9 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         let mut live = 0;
         for state in self.keys.iter_mut().flatten() {
             let p = &mut state.patterns[id.index()];
-            live += p.runs.partial_count() as u64;
+            let dropped = p.runs.partial_count() as u64;
+            live += dropped;
+            state.live_partial -= dropped;
             p.runs.clear(&old, &mut state.buffer);
             *p = PatternKeyState::new(new_nfa);
         }

@@ -48,9 +48,11 @@ pub struct Watermarks<E> {
     kind: WatermarkKind<E>,
 }
 
+type WatermarkFn<E> = Box<dyn FnMut(&E, i64) -> Option<i64>>;
+
 enum WatermarkKind<E> {
     Bounded { delay_ms: i64, max_ts: i64 },
-    Custom(Box<dyn FnMut(&E, i64) -> Option<i64>>),
+    Custom(WatermarkFn<E>),
 }
 
 impl<E> std::fmt::Debug for Watermarks<E> {
@@ -183,14 +185,16 @@ where
 }
 
 type LateSink<E, K> = Box<dyn FnMut(&K, E, i64)>;
+type KeyFn<E, K> = Box<dyn Fn(&E) -> K>;
+type Registered<E, K> = (Pattern<E>, Box<dyn PatternHandler<E, K>>);
 
 /// A keyed stream with the patterns that run on it (fan-out: the input is
 /// read once for all of them).
 pub struct Keyed<I: Iterator, K> {
     source: I,
     time: Time<I::Item>,
-    key: Box<dyn Fn(&I::Item) -> K>,
-    patterns: Vec<(Pattern<I::Item>, Box<dyn PatternHandler<I::Item, K>>)>,
+    key: KeyFn<I::Item, K>,
+    patterns: Vec<Registered<I::Item, K>>,
     late: Option<LateSink<I::Item, K>>,
 }
 

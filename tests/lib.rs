@@ -1,9 +1,10 @@
 //! The integration tests, one binary.
 
+mod alloc;
+mod cli;
 mod common;
 mod conformance;
-mod alloc;
-mod runtime;
+mod fuzz_regressions;
 mod properties;
 mod reference;
-mod example_ssh;
+mod runtime;

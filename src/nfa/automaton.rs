@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::pattern::condition::{Leaf, Program};
 use crate::pattern::{Condition, SkipStrategy};
 use crate::util::ids::{StageId, StateId};
 
@@ -37,7 +38,10 @@ pub(crate) struct Transition<E> {
     pub(crate) action: Action,
     pub(crate) source: StateId,
     pub(crate) target: StateId,
+    /// As built (kept for display).
     pub(crate) condition: Condition<E>,
+    /// As evaluated: over the NFA's numbered leaves.
+    pub(crate) program: Program,
 }
 
 pub(crate) struct State<E> {
@@ -71,6 +75,9 @@ pub(crate) enum AfterMatch {
 /// [`Runs`](crate::nfa::Runs) and a [`SharedBuffer`](crate::SharedBuffer).
 pub struct Nfa<E> {
     pub(crate) states: Vec<State<E>>,
+    /// The user's closures, numbered: every transition's program refers
+    /// to them.
+    pub(crate) leaves: Vec<Leaf<E>>,
     pub(crate) start: StateId,
     /// Flink's `windowTime`: the smallest first-and-last window; zero or
     /// less means none.

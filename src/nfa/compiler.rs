@@ -10,6 +10,7 @@
 use hashbrown::{HashMap, HashSet};
 
 use super::automaton::{Action, AfterMatch, Nfa, State, StateKind, Transition};
+use crate::pattern::condition::Leaf;
 use crate::pattern::error::Kind;
 use crate::pattern::validate::{PatternDef, StageDef};
 use crate::pattern::{
@@ -71,10 +72,11 @@ pub(crate) fn compile<E>(def: PatternDef<E>) -> Result<Nfa<E>, PatternError> {
         }
     }
     let window = c.window();
-    let states = c.freeze();
+    let (states, leaves) = c.freeze();
     let skip = resolve_skip(&def);
     Ok(Nfa {
         states,
+        leaves,
         start: StateId::must(start),
         window,
         stage_names: def.stages.iter().map(|s| s.name.clone()).collect(),
@@ -683,8 +685,11 @@ impl<E> Compiler<'_, E> {
         Ok(())
     }
 
-    fn freeze(self) -> Vec<State<E>> {
-        self.states
+    fn freeze(self) -> (Vec<State<E>>, Vec<Leaf<E>>) {
+        let mut leaves = Vec::new();
+        let mut numbers = HashMap::new();
+        let states = self
+            .states
             .into_iter()
             .enumerate()
             .map(|(i, s)| State {
@@ -698,12 +703,14 @@ impl<E> Compiler<'_, E> {
                         action,
                         source: StateId::must(i),
                         target: StateId::must(target),
+                        program: condition.compile(&mut leaves, &mut numbers),
                         condition,
                     })
                     .collect(),
                 window_previous: s.window_previous,
             })
-            .collect()
+            .collect();
+        (states, leaves)
     }
 }
 

@@ -15,6 +15,7 @@ use super::automaton::{Action, AfterMatch, Nfa, StateKind};
 use super::buffer::{EventOrder, SharedBuffer};
 use super::context::Context;
 use super::matched::Match;
+use crate::pattern::condition::Program;
 use crate::util::ids::{EventId, NodeId, StageId, StateId};
 use crate::util::javaheap::{HeapKey, JavaHeap};
 
@@ -146,6 +147,7 @@ impl<E> Incoming<E> {
 /// all keys and patterns, so the per-event path does not allocate.
 #[derive(Debug, Default)]
 pub struct Scratch {
+    conditions: ConditionCache,
     next: JavaHeap<Run>,
     potential: JavaHeap<Run>,
     new_runs: Vec<Run>,
@@ -159,6 +161,68 @@ impl Scratch {
     /// Empty scratch space.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+/// Results of the user's conditions for the current event: a condition
+/// that reads only the event is computed once per event for all runs;
+/// one that reads the partial match, once per run. Flink's compiler puts
+/// the same condition on several transitions (take, and negated on
+/// ignore), so this halves the calls at least.
+#[derive(Debug, Default)]
+struct ConditionCache {
+    /// Per leaf: the stamp it was computed at, and the result.
+    results: Vec<(u64, bool)>,
+    event_stamp: u64,
+    run_stamp: u64,
+}
+
+impl ConditionCache {
+    /// A new event for `nfa`: every earlier result is stale.
+    fn start_event<E>(&mut self, nfa: &Nfa<E>) {
+        if self.results.len() < nfa.leaves.len() {
+            self.results.resize(nfa.leaves.len(), (0, false));
+        }
+        // Stamps only grow, and a run stamp is always above the event
+        // stamp it started from, so no stale entry can match.
+        self.event_stamp = self.run_stamp.max(self.event_stamp) + 1;
+        self.run_stamp = self.event_stamp;
+    }
+
+    /// A new run of the same event: results of iterative leaves are stale.
+    fn start_run(&mut self) {
+        self.run_stamp += 1;
+    }
+
+    fn eval<E>(
+        &mut self,
+        nfa: &Nfa<E>,
+        program: &Program,
+        event: &E,
+        ctx: &Context<'_, E>,
+    ) -> bool {
+        match program {
+            Program::True => true,
+            Program::Leaf(i) => {
+                let i = *i as usize;
+                let leaf = &nfa.leaves[i];
+                let stamp = if leaf.is_simple() { self.event_stamp } else { self.run_stamp };
+                let (at, value) = self.results[i];
+                if at == stamp {
+                    return value;
+                }
+                let value = leaf.call(event, ctx);
+                self.results[i] = (stamp, value);
+                value
+            }
+            Program::Not(a) => !self.eval(nfa, a, event, ctx),
+            Program::And(a, b) => {
+                self.eval(nfa, a, event, ctx) && self.eval(nfa, b, event, ctx)
+            }
+            Program::Or(a, b) => {
+                self.eval(nfa, a, event, ctx) || self.eval(nfa, b, event, ctx)
+            }
+        }
     }
 }
 
@@ -260,6 +324,7 @@ impl Runs {
     ) -> Result<bool, SkipError> {
         let mut new_start = false;
         let mut deadline = i64::MAX;
+        scratch.conditions.start_event(nfa);
         let mut next = std::mem::take(&mut scratch.next);
         let mut potential = std::mem::take(&mut scratch.potential);
         next.clear();
@@ -592,6 +657,7 @@ fn decision_graph<E>(
         timestamp: event.timestamp,
     };
     let value = event.get(buffer);
+    scratch.conditions.start_run();
     scratch.edges.clear();
     scratch.stack.clear();
     scratch.stack.push(run.state);
@@ -602,7 +668,7 @@ fn decision_graph<E>(
             break;
         }
         for t in &nfa.state(s).transitions {
-            if t.condition.test(value, &ctx) {
+            if scratch.conditions.eval(nfa, &t.program, value, &ctx) {
                 match t.action {
                     Action::Proceed => scratch.stack.push(t.target),
                     action => scratch.edges.push((action, t.source, t.target)),
@@ -638,7 +704,9 @@ fn final_after_proceed<E>(
             break;
         }
         for t in &nfa.state(s).transitions {
-            if t.action == Action::Proceed && t.condition.test(value, &ctx) {
+            if t.action == Action::Proceed
+                && scratch.conditions.eval(nfa, &t.program, value, &ctx)
+            {
                 if nfa.state(t.target).kind == StateKind::Final {
                     return Some(t.target);
                 }

@@ -113,22 +113,81 @@ impl<E> Condition<E> {
         Self { node: Node::Not(Box::new(self.node)) }
     }
 
-    /// Evaluates the condition.
-    #[inline]
-    pub(crate) fn test(&self, event: &E, ctx: &Context<'_, E>) -> bool {
-        eval(&self.node, event, ctx)
+    /// Compiles the condition into a [`Program`] over numbered leaves,
+    /// adding its leaves to `leaves`. The same user closure (the same
+    /// `Arc`, cloned by the NFA compiler into several transitions) gets
+    /// one number, so its result can be computed once and reused.
+    pub(crate) fn compile(
+        &self,
+        leaves: &mut Vec<Leaf<E>>,
+        numbers: &mut hashbrown::HashMap<usize, u32>,
+    ) -> Program {
+        compile(&self.node, leaves, numbers)
     }
 }
 
-// Recursion depth is the nesting of the user's own combinators plus the
-// compiler's (at most a handful of `and`/`not` layers), not the input.
-fn eval<E>(node: &Node<E>, event: &E, ctx: &Context<'_, E>) -> bool {
+/// A user closure, numbered within one NFA.
+pub(crate) enum Leaf<E> {
+    Simple(Arc<SimpleFn<E>>),
+    Iterative(Arc<IterativeFn<E>>),
+}
+
+impl<E> Leaf<E> {
+    /// Whether the result depends only on the event (so it may be shared
+    /// by every run that sees the event).
+    pub(crate) fn is_simple(&self) -> bool {
+        matches!(self, Leaf::Simple(_))
+    }
+
+    #[inline]
+    pub(crate) fn call(&self, event: &E, ctx: &Context<'_, E>) -> bool {
+        match self {
+            Leaf::Simple(f) => f(event),
+            Leaf::Iterative(f) => f(event, ctx),
+        }
+    }
+}
+
+/// A condition as the engine evaluates it: combinators over numbered
+/// leaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Program {
+    True,
+    Leaf(u32),
+    Not(Box<Program>),
+    And(Box<Program>, Box<Program>),
+    Or(Box<Program>, Box<Program>),
+}
+
+fn compile<E>(
+    node: &Node<E>,
+    leaves: &mut Vec<Leaf<E>>,
+    numbers: &mut hashbrown::HashMap<usize, u32>,
+) -> Program {
+    let mut number = |key: usize, leaf: Leaf<E>| {
+        *numbers.entry(key).or_insert_with(|| {
+            leaves.push(leaf);
+            u32::try_from(leaves.len() - 1).unwrap_or(u32::MAX)
+        })
+    };
     match node {
-        Node::True => true,
-        Node::Simple(f) => f(event),
-        Node::Iterative(f) => f(event, ctx),
-        Node::Not(a) => !eval(a, event, ctx),
-        Node::And(a, b) => eval(a, event, ctx) && eval(b, event, ctx),
-        Node::Or(a, b) => eval(a, event, ctx) || eval(b, event, ctx),
+        Node::True => Program::True,
+        Node::Simple(f) => {
+            let key = Arc::as_ptr(f) as *const () as usize;
+            Program::Leaf(number(key, Leaf::Simple(f.clone())))
+        }
+        Node::Iterative(f) => {
+            let key = Arc::as_ptr(f) as *const () as usize;
+            Program::Leaf(number(key, Leaf::Iterative(f.clone())))
+        }
+        Node::Not(a) => Program::Not(Box::new(compile(a, leaves, numbers))),
+        Node::And(a, b) => Program::And(
+            Box::new(compile(a, leaves, numbers)),
+            Box::new(compile(b, leaves, numbers)),
+        ),
+        Node::Or(a, b) => Program::Or(
+            Box::new(compile(a, leaves, numbers)),
+            Box::new(compile(b, leaves, numbers)),
+        ),
     }
 }

@@ -3,7 +3,7 @@
 //! here evaluates events.
 
 pub(crate) mod builder;
-mod condition;
+pub(crate) mod condition;
 pub(crate) mod error;
 mod quantifier;
 pub(crate) mod validate;

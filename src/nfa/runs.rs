@@ -325,6 +325,18 @@ impl Runs {
         let mut new_start = false;
         let mut deadline = i64::MAX;
         scratch.conditions.start_event(nfa);
+        if self.partial.len() == 1
+            && self.completed.is_empty()
+            && self.partial.as_slice()[0].start_seq == NO_SEQ
+        {
+            // Only the start run (most keys, most of the time): if the
+            // event starts nothing, the runs stay exactly as they are.
+            let start = self.partial.as_slice()[0];
+            decision_graph(nfa, buffer, scratch, start, event);
+            if !scratch.edges.iter().any(|e| e.0 == Action::Take) {
+                return Ok(false);
+            }
+        }
         let mut next = std::mem::take(&mut scratch.next);
         let mut potential = std::mem::take(&mut scratch.potential);
         next.clear();

@@ -9,7 +9,9 @@
 //! Events are generated and parsed before timing. `CEPFLOW_BENCH_EVENTS`
 //! sets the count (default 1,000,000). With the full count, the match
 //! counts of `workloads.md` are asserted first (skip with
-//! `CEPFLOW_BENCH_SKIP_CHECK=1`, e.g. when profiling).
+//! `CEPFLOW_BENCH_SKIP_CHECK=1`, e.g. when profiling). With
+//! `CEPFLOW_BENCH_MEMORY=1` the keyed-state memory of the operator runs
+//! is printed first.
 
 #[path = "support/typed.rs"]
 mod typed;
@@ -163,5 +165,49 @@ fn check_counts(_: &mut Criterion) {
     );
 }
 
-criterion_group!(engine, check_counts, benches);
+/// Keyed-state memory of the operator runs (not timed): the peak and the
+/// final `KeyedOperator::memory_usage()`, sampled every 1,000 events,
+/// printed once for docs/PERFORMANCE.md.
+fn report_memory(_: &mut Criterion) {
+    if std::env::var_os("CEPFLOW_BENCH_MEMORY").is_none() {
+        return;
+    }
+    fn sample<E, K: Hash + Eq + Clone>(
+        name: &str,
+        patterns: &[Pattern<E>],
+        events: Vec<E>,
+        key: impl Fn(&E) -> K,
+        ts: impl Fn(&E) -> i64,
+    ) {
+        let mut op = KeyedOperator::new(TimeMode::EventTime);
+        for p in patterns {
+            op.add_pattern(p, Default::default());
+        }
+        let mut out = Count::default();
+        let mut peak = 0;
+        for (i, e) in events.into_iter().enumerate() {
+            let t = ts(&e);
+            op.push_and_advance(key(&e), e, t, t - 1, &mut out).expect("no throw");
+            if i % 1_000 == 0 {
+                peak = peak.max(op.memory_usage());
+            }
+        }
+        let live = op.counters();
+        op.finish(&mut out).expect("no throw");
+        eprintln!(
+            "memory {name}: peak {:.1} MiB keyed state, {} keys and {} partial \
+             matches at the end of input, {} bytes after finish",
+            peak as f64 / (1024.0 * 1024.0),
+            live.keys,
+            live.partial_matches,
+            op.memory_usage()
+        );
+    }
+    let n = typed::event_count();
+    sample("W1", &[typed::brute_force()], typed::logins(n), |e| e.user, |e| e.ts);
+    sample("W2", &[typed::card_fraud()], typed::txns(n), |e| e.card, |e| e.ts);
+    sample("W4", &typed::w4_patterns(), typed::logins(n), |e| e.user, |e| e.ts);
+}
+
+criterion_group!(engine, check_counts, report_memory, benches);
 criterion_main!(engine);

@@ -113,6 +113,14 @@ impl<I> std::fmt::Debug for Pipeline<I> {
     }
 }
 
+impl<E> Pipeline<std::iter::Empty<E>> {
+    /// A pipeline whose events will come from an asynchronous stream,
+    /// given to [`Keyed::run_stream`] (feature `futures`).
+    pub fn for_stream() -> Self {
+        Self { source: std::iter::empty() }
+    }
+}
+
 impl<I: Iterator> Pipeline<I> {
     /// Reads events from any iterable.
     #[allow(clippy::should_implement_trait)]
@@ -288,6 +296,40 @@ where
     ///
     /// [`SkipError`] from a skip strategy with throw-on-miss.
     pub fn run(self) -> Result<Report<I::Item>, SkipError> {
+        let (source, mut driver) = self.into_driver();
+        for event in source {
+            driver.feed(event)?;
+        }
+        driver.end()
+    }
+
+    /// Executes the pipeline over an asynchronous stream instead of the
+    /// iterator (feature `futures`); start from
+    /// [`Pipeline::for_stream`].
+    ///
+    /// # Errors
+    ///
+    /// [`SkipError`] from a skip strategy with throw-on-miss.
+    #[cfg(feature = "futures")]
+    pub async fn run_stream<S>(
+        self,
+        mut stream: S,
+    ) -> Result<Report<I::Item>, SkipError>
+    where
+        S: futures_core::Stream<Item = I::Item> + Unpin,
+    {
+        let (_, mut driver) = self.into_driver();
+        while let Some(event) = std::future::poll_fn(|cx| {
+            std::pin::Pin::new(&mut stream).poll_next(cx)
+        })
+        .await
+        {
+            driver.feed(event)?;
+        }
+        driver.end()
+    }
+
+    fn into_driver(self) -> (I, Driver<I::Item, K>) {
         let Keyed { source, time, key, patterns, late } = self;
         let mode = match time {
             Time::Event { .. } => TimeMode::EventTime,
@@ -296,43 +338,124 @@ where
         let mut op = KeyedOperator::new(mode);
         let mut handlers = Vec::with_capacity(patterns.len());
         for (pattern, handler) in patterns {
-            op.add_pattern(&pattern, PatternOptions { timeouts: handler.wants_timeouts() });
+            op.add_pattern(
+                &pattern,
+                PatternOptions { timeouts: handler.wants_timeouts() },
+            );
             handlers.push(handler);
         }
-        let mut out = Dispatch {
+        let out = Dispatch {
             handlers,
             late,
             late_kept: Vec::new(),
             side: SideOutputs::default(),
             watermark: i64::MIN,
         };
-        match time {
-            Time::Event { timestamp, mut watermarks } => {
-                for event in source {
-                    let ts = timestamp(&event);
-                    let wm = watermarks.on_event(&event, ts);
-                    let k = key(&event);
-                    match wm {
-                        Some(wm) => {
-                            out.watermark = out.watermark.max(wm);
-                            op.push_and_advance(k, event, ts, wm, &mut out)?;
-                        }
-                        None => op.push(k, event, ts, &mut out)?,
+        (source, Driver { op, out, time, key })
+    }
+}
+
+/// Feeds events one at a time into the operator: the loop body shared by
+/// the iterator and the stream sources.
+struct Driver<E, K> {
+    op: KeyedOperator<E, K>,
+    out: Dispatch<E, K>,
+    time: Time<E>,
+    key: KeyFn<E, K>,
+}
+
+impl<E, K: Hash + Eq + Clone> Driver<E, K> {
+    fn feed(&mut self, event: E) -> Result<(), SkipError> {
+        let k = (self.key)(&event);
+        match &mut self.time {
+            Time::Event { timestamp, watermarks } => {
+                let ts = timestamp(&event);
+                match watermarks.on_event(&event, ts) {
+                    Some(wm) => {
+                        self.out.watermark = self.out.watermark.max(wm);
+                        self.op.push_and_advance(k, event, ts, wm, &mut self.out)
                     }
+                    None => self.op.push(k, event, ts, &mut self.out),
                 }
-                out.watermark = i64::MAX;
-                op.finish(&mut out)?;
             }
-            Time::Processing { mut clock } => {
-                for event in source {
-                    let now = clock();
-                    out.watermark = now;
-                    op.advance_to(now.saturating_sub(1), &mut out)?;
-                    op.push(key(&event), event, now, &mut out)?;
-                }
-                op.finish(&mut out)?;
+            Time::Processing { clock } => {
+                let now = clock();
+                self.out.watermark = now;
+                self.op.advance_to(now.saturating_sub(1), &mut self.out)?;
+                self.op.push(k, event, now, &mut self.out)
             }
         }
-        Ok(Report { counters: op.counters(), late: out.late_kept, side: out.side })
+    }
+
+    fn end(mut self) -> Result<Report<E>, SkipError> {
+        if matches!(self.time, Time::Event { .. }) {
+            self.out.watermark = i64::MAX;
+        }
+        self.op.finish(&mut self.out)?;
+        Ok(Report {
+            counters: self.op.counters(),
+            late: self.out.late_kept,
+            side: self.out.side,
+        })
+    }
+}
+
+#[cfg(all(test, feature = "futures"))]
+mod stream_tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+    use crate::handler::{select, Collector};
+
+    /// A stream that is pending every other poll, to exercise waking.
+    struct Slow(std::vec::IntoIter<(u8, i64)>, bool);
+
+    impl futures_core::Stream for Slow {
+        type Item = (u8, i64);
+        fn poll_next(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Self::Item>> {
+            self.1 = !self.1;
+            if self.1 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready(self.0.next())
+        }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_source_gives_what_an_iterator_gives() {
+        let events = vec![(1, 1), (2, 2), (1, 3), (2, 4)];
+        let p = Pattern::<(u8, i64)>::begin("a")
+            .when(|e| e.0 == 1)
+            .followed_by("b")
+            .when(|e| e.0 == 2)
+            .build()
+            .unwrap();
+        let got = Collector::new();
+        let report = block_on(
+            Pipeline::for_stream()
+                .event_time(|e: &(u8, i64)| e.1, Watermarks::monotonous())
+                .global()
+                .pattern(&p, select(|m, _| m.len(), got.sink()))
+                .run_stream(Slow(events.into_iter(), false)),
+        )
+        .unwrap();
+        // a1 b2 and a3 b4 (relaxed contiguity: a1 stops at b2).
+        assert_eq!(got.take(), vec![2, 2]);
+        assert_eq!(report.counters().events_in, 4);
     }
 }

@@ -145,7 +145,7 @@ fn sliding_window_alerts(log: &str) -> BTreeSet<Key> {
         if let Ok(Some(p)) = parser.parse(i + 1, line) {
             if p.event.kind == Kind::FailedPassword {
                 let ts = failures.entry(p.event.ip).or_default();
-                ts.extend(std::iter::repeat(p.event.ts).take(p.copies));
+                ts.extend(std::iter::repeat_n(p.event.ts, p.copies));
             }
         }
     }
@@ -205,6 +205,40 @@ fn sub_threshold_bursts_are_reported_once() {
         .iter()
         .flat_map(|b| &b.events)
         .all(|e| !alerted.contains(&e.line)));
+}
+
+#[test]
+fn break_in_and_parsing_on_a_made_up_log() {
+    // The bundled log has no successful brute force, so make one up, with
+    // the line shapes the parser must also take: a repeat, IPv6, noise.
+    let log = "\
+Dec 10 09:00:00 gw sshd[1]: Failed password for root from 10.0.0.1 port 1 ssh2
+Dec 10 09:00:01 gw sshd[1]: message repeated 2 times: [ Failed password for root from 10.0.0.1 port 1 ssh2]
+Dec 10 09:00:02 gw sshd[1]: Received disconnect from 10.0.0.1: 11: Bye Bye [preauth]
+Dec 10 09:00:03 gw sshd[2]: Invalid user bob from 2001:db8::1 port 22
+Dec 10 09:00:04 gw CRON[3]: pam_unix(cron:session): session opened
+Dec 10 09:00:05 gw sshd[4]: Invalid user eve from 2001:db8::1
+Dec 10 09:00:09 gw sshd[5]: Accepted password for admin from 10.0.0.1 port 4 ssh2
+Dec 10 09:00:09 gw sshd[5]: pam_unix(sshd:session): session opened for user admin
+Feb 30 09:00:10 gw sshd[6]: Invalid user x from 10.0.0.3
+";
+    let f = detect(log, YEAR).expect("runs");
+    let s = &f.stats;
+    assert_eq!(s.lines, 9);
+    let unparsed: Vec<usize> = s.unparsed.iter().map(|u| u.line).collect();
+    assert_eq!(unparsed, [5, 9], "CRON is no sshd line; Feb 30 no date");
+    assert_eq!(s.other, 1);
+    assert_eq!(s.events[&Kind::FailedPassword], 3);
+    assert_eq!(s.events[&Kind::InvalidUser], 2);
+    assert_eq!(s.events[&Kind::Disconnect], 1);
+
+    assert_eq!(f.alerts.len(), 1, "{:?}", f.alerts);
+    let a = &f.alerts[0];
+    assert_eq!((a.rule, a.ip), (Rule::BreakIn, ip("10.0.0.1")));
+    assert_eq!(a.events.len(), 4);
+    assert!(a.to_line().contains("then LOGIN as admin"), "{}", a.to_line());
+    // Two different users from 2001:db8::1 stay below the scan's three.
+    assert!(f.of(Rule::UserScan).next().is_none());
 }
 
 #[test]

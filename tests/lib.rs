@@ -4,6 +4,7 @@ mod alloc;
 mod cli;
 mod common;
 mod conformance;
+mod example_ssh;
 mod fuzz_regressions;
 mod properties;
 mod reference;

@@ -173,9 +173,11 @@ pub struct KeyedOperator<E, K> {
     mode: TimeMode,
     patterns: Vec<PatternSlot<E>>,
     index: HashMap<K, usize>,
-    keys: Vec<Option<KeyState<E, K>>>,
+    /// Boxed so that taking a key's state out for a visit and putting it
+    /// back moves a pointer, not the whole state.
+    keys: Vec<Option<Box<KeyState<E, K>>>>,
     free_slots: Vec<usize>,
-    recycled: Vec<KeyState<E, K>>,
+    recycled: Vec<Box<KeyState<E, K>>>,
     /// Events waiting for the watermark, sorted by (timestamp, arrival).
     /// One buffer for all keys: releasing in this order gives every key
     /// its events in Flink's order, and a key holds no state for events
@@ -330,13 +332,13 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// Heap bytes held by keyed state (approximate): key table, per-key
     /// buffers and runs, reorder buffer.
     pub fn memory_usage(&self) -> usize {
-        let per_key = |s: &KeyState<E, K>| {
+        let per_key = |s: &Box<KeyState<E, K>>| {
             std::mem::size_of::<KeyState<E, K>>()
                 + s.buffer.memory_usage()
                 + s.patterns.capacity() * std::mem::size_of::<PatternKeyState>()
         };
         self.index.capacity() * (std::mem::size_of::<(K, usize)>() + 1)
-            + self.keys.capacity() * std::mem::size_of::<Option<KeyState<E, K>>>()
+            + self.keys.capacity() * std::mem::size_of::<Option<Box<KeyState<E, K>>>>()
             + self.keys.iter().flatten().map(per_key).sum::<usize>()
             + self.recycled.iter().map(per_key).sum::<usize>()
             + self.reorder.capacity() * std::mem::size_of::<(i64, K, E)>()
@@ -594,7 +596,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
 
     /// A key's state: its own, or a fresh (recycled) one that is not in
     /// the table yet.
-    fn state_for(&mut self, key: K) -> (Option<usize>, KeyState<E, K>) {
+    fn state_for(&mut self, key: K) -> (Option<usize>, Box<KeyState<E, K>>) {
         if let Some(&slot) = self.index.get(&key) {
             // OK because indexed slots are live between visits.
             return (Some(slot), self.keys[slot].take().expect("live key"));
@@ -604,7 +606,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 s.key = key;
                 s
             }
-            None => KeyState {
+            None => Box::new(KeyState {
                 key,
                 buffer: SharedBuffer::new(),
                 patterns: self
@@ -617,14 +619,14 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 visit_ts: None,
                 touched: false,
                 live_partial: 0,
-            },
+            }),
         };
         (None, state)
     }
 
     /// Puts a key's state in its slot, entering the key in the table if
     /// needed.
-    fn store(&mut self, slot: Option<usize>, state: KeyState<E, K>) -> usize {
+    fn store(&mut self, slot: Option<usize>, state: Box<KeyState<E, K>>) -> usize {
         let slot = match slot {
             Some(slot) => slot,
             None => {
@@ -640,7 +642,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         slot
     }
 
-    fn recycle(&mut self, mut state: KeyState<E, K>) {
+    fn recycle(&mut self, mut state: Box<KeyState<E, K>>) {
         if self.recycled.len() < RECYCLE_LIMIT {
             state.due = None;
             state.live_partial = 0;
@@ -654,7 +656,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// After a visit: updates the counters, then drops an idle key (its
     /// state goes to the recycling pool) or stores it and re-arms its
     /// timer. `slot` is `None` for a key not in the table yet.
-    fn settle(&mut self, slot: Option<usize>, mut state: KeyState<E, K>) {
+    fn settle(&mut self, slot: Option<usize>, mut state: Box<KeyState<E, K>>) {
         let mut live = 0;
         let mut due: Option<i64> = None;
         for p in &state.patterns {

@@ -8,6 +8,13 @@ use crate::pattern::PatternError;
 /// for expressions, the column (and a caret line under it).
 #[derive(Debug)]
 pub struct SpecError {
+    /// Boxed: results carrying a spec error stay small.
+    pub(crate) detail: Box<Detail>,
+}
+
+/// What a [`SpecError`] says.
+#[derive(Debug)]
+pub(crate) struct Detail {
     pub(crate) pattern: Option<String>,
     pub(crate) stage: Option<String>,
     pub(crate) field: Option<&'static str>,
@@ -22,50 +29,52 @@ impl SpecError {
     #[inline(never)]
     pub(crate) fn new(message: impl Into<String>) -> Self {
         Self {
-            pattern: None,
-            stage: None,
-            field: None,
-            column: None,
-            message: message.into(),
-            caret: None,
-            source: None,
+            detail: Box::new(Detail {
+                pattern: None,
+                stage: None,
+                field: None,
+                column: None,
+                message: message.into(),
+                caret: None,
+                source: None,
+            }),
         }
     }
 
     pub(crate) fn in_pattern(mut self, pattern: &str) -> Self {
-        self.pattern.get_or_insert_with(|| pattern.to_owned());
+        self.detail.pattern.get_or_insert_with(|| pattern.to_owned());
         self
     }
 
     pub(crate) fn in_stage(mut self, stage: &str) -> Self {
-        self.stage.get_or_insert_with(|| stage.to_owned());
+        self.detail.stage.get_or_insert_with(|| stage.to_owned());
         self
     }
 
     /// The pattern the error is in.
     pub fn pattern(&self) -> Option<&str> {
-        self.pattern.as_deref()
+        self.detail.pattern.as_deref()
     }
 
     /// The stage the error is in.
     pub fn stage(&self) -> Option<&str> {
-        self.stage.as_deref()
+        self.detail.stage.as_deref()
     }
 
     /// The field (`where`, `until`, ...) the error is in.
     pub fn field(&self) -> Option<&str> {
-        self.field
+        self.detail.field
     }
 
     /// The 1-based column in an expression.
     pub fn column(&self) -> Option<usize> {
-        self.column
+        self.detail.column
     }
 
     /// The expression and a caret under the column, for display under
     /// the message.
     pub fn caret(&self) -> Option<&str> {
-        self.caret.as_deref()
+        self.detail.caret.as_deref()
     }
 }
 
@@ -79,32 +88,32 @@ impl fmt::Display for SpecError {
             wrote = true;
             Ok(())
         };
-        if let Some(p) = &self.pattern {
+        if let Some(p) = &self.detail.pattern {
             sep(f)?;
             write!(f, "pattern {p:?}")?;
         }
-        if let Some(s) = &self.stage {
+        if let Some(s) = &self.detail.stage {
             sep(f)?;
             write!(f, "stage {s:?}")?;
         }
-        if let Some(field) = self.field {
+        if let Some(field) = self.detail.field {
             sep(f)?;
             f.write_str(field)?;
         }
-        if let Some(c) = self.column {
+        if let Some(c) = self.detail.column {
             sep(f)?;
             write!(f, "column {c}")?;
         }
         if !wrote {
             f.write_str("spec")?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", self.detail.message)
     }
 }
 
 impl std::error::Error for SpecError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_ref().map(|e| e as _)
+        self.detail.source.as_ref().map(|e| e as _)
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 
 use super::error::SpecError;
-use super::event::{FieldPath, JsonEvent};
+use super::event::{EventParser, FieldPath, FieldTable, JsonEvent, Layout};
 use super::expr::{self, Expr, MatchEvents};
 use super::model::{
     ConnectSpec, PatternSpec, SimpleSkip, SkipSpec, SpecFile, StageSkip,
@@ -14,7 +14,9 @@ use super::model::{
 };
 use crate::nfa::Context;
 use crate::pattern::builder::RepeatCall;
-use crate::pattern::{Condition, Pattern, PatternBuilder, SkipStrategy, WithinType};
+use crate::pattern::{
+    Condition, Pattern, PatternBuilder, SkipStrategy, WithinType,
+};
 use crate::util::ids::StageId;
 
 /// A loaded spec: key and time extraction and the compiled patterns.
@@ -23,6 +25,9 @@ pub struct CompiledSpec {
     pub(crate) key: Option<FieldPath>,
     pub(crate) time: Option<(FieldPath, i64)>,
     pub(crate) patterns: Vec<CompiledPattern>,
+    /// What to extract from each line: the fields the expressions read,
+    /// the key and the time.
+    pub(crate) layout: Layout,
 }
 
 /// One pattern of a spec.
@@ -65,6 +70,17 @@ impl CompiledSpec {
     pub fn time(&self) -> Option<(&FieldPath, i64)> {
         self.time.as_ref().map(|(p, o)| (p, *o))
     }
+
+    /// Reads an event (one JSON object) for this spec's patterns: only
+    /// the fields the spec reads are extracted. (A runner reuses one
+    /// parser; this makes a new one per call.)
+    ///
+    /// # Errors
+    ///
+    /// The reason when the line is not a JSON object.
+    pub fn parse_event(&self, line: &str) -> Result<JsonEvent, String> {
+        EventParser::new(self.layout.clone()).parse(line)?.event()
+    }
 }
 
 /// Loads and validates a spec.
@@ -76,15 +92,19 @@ impl CompiledSpec {
 /// expressions, bad regexes, or anything Flink's API would reject.
 pub fn load(text: &str) -> Result<CompiledSpec, SpecError> {
     let de = &mut serde_json::Deserializer::from_str(text);
-    let file: SpecFile = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path.is_empty() || path == "." {
-            SpecError::new(format!("bad JSON: {inner}"))
-        } else {
-            SpecError::new(format!("{path}: {inner}"))
-        }
-    })?;
+    let file: SpecFile =
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path.is_empty() || path == "." {
+                SpecError::new(format!("bad JSON: {inner}"))
+            } else if inner.is_syntax() || inner.is_eof() {
+                // Not JSON at all, wherever it broke off.
+                SpecError::new(format!("bad JSON: {path}: {inner}"))
+            } else {
+                SpecError::new(format!("{path}: {inner}"))
+            }
+        })?;
     compile_file(file)
 }
 
@@ -101,7 +121,9 @@ pub fn compile_file(file: SpecFile) -> Result<CompiledSpec, SpecError> {
     let time = match &file.time {
         Some(t) => {
             if t.out_of_orderness_ms < 0 {
-                return Err(SpecError::new("time.out_of_orderness_ms: must be >= 0"));
+                return Err(SpecError::new(
+                    "time.out_of_orderness_ms: must be >= 0",
+                ));
             }
             Some((field_path(&t.field, "time.field")?, t.out_of_orderness_ms))
         }
@@ -112,18 +134,27 @@ pub fn compile_file(file: SpecFile) -> Result<CompiledSpec, SpecError> {
     }
     let mut names = hashbrown::HashSet::new();
     let mut patterns = Vec::with_capacity(file.patterns.len());
+    let mut fields = FieldTable::default();
     for p in &file.patterns {
         if !names.insert(p.name.as_str()) {
-            return Err(SpecError::new("duplicate pattern name").in_pattern(&p.name));
+            return Err(
+                SpecError::new("duplicate pattern name").in_pattern(&p.name)
+            );
         }
-        patterns.push(compile_pattern(p).map_err(|e| e.in_pattern(&p.name))?);
+        patterns.push(
+            compile_pattern(p, &mut fields)
+                .map_err(|e| e.in_pattern(&p.name))?,
+        );
     }
-    Ok(CompiledSpec { key, time, patterns })
+    let layout =
+        Layout::new(fields, key.as_ref(), time.as_ref().map(|(p, _)| p));
+    Ok(CompiledSpec { key, time, patterns, layout })
 }
 
 fn field_path(text: &str, what: &str) -> Result<FieldPath, SpecError> {
-    FieldPath::parse(text)
-        .ok_or_else(|| SpecError::new(format!("{what}: bad field path {text:?}")))
+    FieldPath::parse(text).ok_or_else(|| {
+        SpecError::new(format!("{what}: bad field path {text:?}"))
+    })
 }
 
 /// Stage ids in declaration order, a group's members right after it:
@@ -138,7 +169,8 @@ struct StageTable {
 
 impl StageTable {
     fn collect(stages: &[StageSpec]) -> Result<Self, SpecError> {
-        let mut table = StageTable { ids: HashMap::new(), members: Vec::new() };
+        let mut table =
+            StageTable { ids: HashMap::new(), members: Vec::new() };
         table.walk(stages)?;
         Ok(table)
     }
@@ -151,7 +183,9 @@ impl StageTable {
             let index = self.members.len();
             let id = StageId::must(index);
             if self.ids.insert(s.name.clone(), id).is_some() {
-                return Err(SpecError::new("duplicate stage name").in_stage(&s.name));
+                return Err(
+                    SpecError::new("duplicate stage name").in_stage(&s.name)
+                );
             }
             self.members.push(index..index);
             if let Some(g) = &s.group {
@@ -167,34 +201,46 @@ impl StageTable {
     }
 }
 
-fn compile_pattern(p: &PatternSpec) -> Result<CompiledPattern, SpecError> {
+fn compile_pattern(
+    p: &PatternSpec,
+    fields: &mut FieldTable,
+) -> Result<CompiledPattern, SpecError> {
     if p.stages.is_empty() {
         return Err(SpecError::new("'stages' must be a non-empty array"));
     }
     let table = StageTable::collect(&p.stages)?;
-    let mut builder = build_sequence(&p.stages, &table)?;
+    let mut builder = build_sequence(&p.stages, &table, fields)?;
     if let Some(ms) = p.within_ms {
         builder = builder.within_ms(ms, within_type(p.within_type));
     }
     builder = builder.skip(match &p.skip {
-        None | Some(SkipSpec::Simple(SimpleSkip::NoSkip)) => SkipStrategy::NoSkip,
-        Some(SkipSpec::Simple(SimpleSkip::SkipToNext)) => SkipStrategy::SkipToNext,
+        None | Some(SkipSpec::Simple(SimpleSkip::NoSkip)) => {
+            SkipStrategy::NoSkip
+        }
+        Some(SkipSpec::Simple(SimpleSkip::SkipToNext)) => {
+            SkipStrategy::SkipToNext
+        }
         Some(SkipSpec::Simple(SimpleSkip::SkipPastLastEvent)) => {
             SkipStrategy::SkipPastLastEvent
         }
-        Some(SkipSpec::ToStage(StageSkip::SkipToFirst(s))) => SkipStrategy::skip_to_first(s),
-        Some(SkipSpec::ToStage(StageSkip::SkipToLast(s))) => SkipStrategy::skip_to_last(s),
+        Some(SkipSpec::ToStage(StageSkip::SkipToFirst(s))) => {
+            SkipStrategy::skip_to_first(s)
+        }
+        Some(SkipSpec::ToStage(StageSkip::SkipToLast(s))) => {
+            SkipStrategy::skip_to_last(s)
+        }
     });
     let pattern = builder.build().map_err(|e| {
-        let mut err = SpecError::new(e.to_string().split_once(": ").map_or_else(
-            || e.to_string(),
-            |(_, rest)| rest.to_owned(),
-        ));
+        let mut err = SpecError::new(
+            e.to_string()
+                .split_once(": ")
+                .map_or_else(|| e.to_string(), |(_, rest)| rest.to_owned()),
+        );
         if e.stage().is_none() {
-            err.message = e.to_string();
+            err.detail.message = e.to_string();
         }
-        err.stage = e.stage().map(str::to_owned);
-        err.source = Some(e);
+        err.detail.stage = e.stage().map(str::to_owned);
+        err.detail.source = Some(e);
         err
     })?;
     Ok(CompiledPattern { name: p.name.clone(), pattern, timeouts: p.timeouts })
@@ -202,7 +248,9 @@ fn compile_pattern(p: &PatternSpec) -> Result<CompiledPattern, SpecError> {
 
 fn within_type(t: Option<WithinTypeSpec>) -> WithinType {
     match t {
-        Some(WithinTypeSpec::PreviousAndCurrent) => WithinType::PreviousAndCurrent,
+        Some(WithinTypeSpec::PreviousAndCurrent) => {
+            WithinType::PreviousAndCurrent
+        }
         _ => WithinType::FirstAndLast,
     }
 }
@@ -210,10 +258,14 @@ fn within_type(t: Option<WithinTypeSpec>) -> WithinType {
 fn build_sequence(
     stages: &[StageSpec],
     table: &StageTable,
+    fields: &mut FieldTable,
 ) -> Result<PatternBuilder<JsonEvent>, SpecError> {
     let mut builder: Option<PatternBuilder<JsonEvent>> = None;
     for (i, s) in stages.iter().enumerate() {
-        builder = Some(add_stage(builder, i, s, table).map_err(|e| e.in_stage(&s.name))?);
+        builder = Some(
+            add_stage(builder, i, s, table, fields)
+                .map_err(|e| e.in_stage(&s.name))?,
+        );
     }
     // OK because `stages` is not empty (checked by callers).
     builder.ok_or_else(|| SpecError::new("a group must be a non-empty array"))
@@ -224,14 +276,17 @@ fn add_stage(
     index: usize,
     s: &StageSpec,
     table: &StageTable,
+    fields: &mut FieldTable,
 ) -> Result<PatternBuilder<JsonEvent>, SpecError> {
     let group = match &s.group {
         Some(g) if s.condition.is_some() => {
             let _ = g;
             return Err(SpecError::new("'group' and 'where' are exclusive"));
         }
-        Some(g) if g.is_empty() => return Err(SpecError::new("'group' must be a non-empty array")),
-        Some(g) => Some(build_sequence(g, table)?),
+        Some(g) if g.is_empty() => {
+            return Err(SpecError::new("'group' must be a non-empty array"))
+        }
+        Some(g) => Some(build_sequence(g, table, fields)?),
         None => None,
     };
     let name = s.name.clone();
@@ -241,13 +296,17 @@ fn add_stage(
             None => Pattern::begin(name),
         },
         (_, Some(_), 0) | (None, _, _) => {
-            return Err(SpecError::new("'connect' is not allowed on a first stage"))
+            return Err(SpecError::new(
+                "'connect' is not allowed on a first stage",
+            ))
         }
         (Some(_), None, _) => return Err(SpecError::new("missing 'connect'")),
         (Some(b), Some(c), _) => match (c, group) {
             (ConnectSpec::Next, Some(g)) => b.next_group(name, g),
             (ConnectSpec::FollowedBy, Some(g)) => b.followed_by_group(name, g),
-            (ConnectSpec::FollowedByAny, Some(g)) => b.followed_by_any_group(name, g),
+            (ConnectSpec::FollowedByAny, Some(g)) => {
+                b.followed_by_any_group(name, g)
+            }
             (ConnectSpec::NotNext | ConnectSpec::NotFollowedBy, Some(_)) => {
                 return Err(SpecError::new(
                     "not_next / not_followed_by cannot apply to a group",
@@ -261,7 +320,7 @@ fn add_stage(
         },
     };
     if let Some(src) = &s.condition {
-        b = b.when_condition(expression(src, "where", table)?);
+        b = b.when_condition(expression(src, "where", table, fields)?);
     }
     let mut quantifiers = 0;
     if let Some(t) = s.times {
@@ -280,7 +339,9 @@ fn add_stage(
         b = b.repeat_call(RepeatCall::OneOrMore);
     }
     if quantifiers > 1 {
-        return Err(SpecError::new("at most one of times / times_or_more / one_or_more"));
+        return Err(SpecError::new(
+            "at most one of times / times_or_more / one_or_more",
+        ));
     }
     if s.consecutive == Some(true) {
         b = b.consecutive();
@@ -295,7 +356,7 @@ fn add_stage(
         b = b.greedy();
     }
     if let Some(src) = &s.until {
-        b = b.until_condition(expression(src, "until", table)?);
+        b = b.until_condition(expression(src, "until", table, fields)?);
     }
     if let Some(ms) = s.within_ms {
         b = b.within_ms(ms, within_type(s.within_type));
@@ -303,27 +364,31 @@ fn add_stage(
     Ok(b)
 }
 
-/// Compiles an expression into a condition over JSON events.
+/// Compiles an expression into a condition over JSON events; the fields
+/// it reads get their slots in `fields`.
 fn expression(
     src: &str,
     field: &'static str,
     table: &StageTable,
+    fields: &mut FieldTable,
 ) -> Result<Condition<JsonEvent>, SpecError> {
-    let expr = expr::compile(src, &|name| table.resolve(name)).map_err(|e| {
-        let mut err = SpecError::new(e.message().to_owned());
-        err.field = Some(field);
-        err.column = Some(e.column());
-        err.caret = Some(e.caret(src));
-        err
-    })?;
+    let mut expr =
+        expr::compile(src, &|name| table.resolve(name)).map_err(|e| {
+            let mut err = SpecError::new(e.message().to_owned());
+            err.detail.field = Some(field);
+            err.detail.column = Some(e.column());
+            err.detail.caret = Some(e.caret(src));
+            err
+        })?;
+    expr.bind(fields);
     let expr = Arc::new(expr);
     let groups: Arc<[std::ops::Range<usize>]> = table.members.clone().into();
     Ok(if expr.reads_match() {
         Condition::iterative(move |e: &JsonEvent, ctx| {
-            expr.test(e.value(), &ContextEvents { ctx, groups: &groups })
+            expr.test(e, &ContextEvents { ctx, groups: &groups })
         })
     } else {
-        Condition::simple(move |e: &JsonEvent| expr.test(e.value(), &NoEvents))
+        Condition::simple(move |e: &JsonEvent| expr.test(e, &NoEvents))
     })
 }
 
@@ -336,22 +401,71 @@ struct ContextEvents<'c, 'a> {
     groups: &'c [std::ops::Range<usize>],
 }
 
-impl MatchEvents for ContextEvents<'_, '_> {
-    fn for_each_rev(
+impl<'a> ContextEvents<'_, 'a> {
+    /// The members of a group stage; empty for an event stage.
+    fn members(&self, stage: StageId) -> &std::ops::Range<usize> {
+        &self.groups[stage.as_usize()]
+    }
+
+    /// The events of group `members`, newest first.
+    fn group_rev(
         &self,
+        members: &std::ops::Range<usize>,
+    ) -> impl Iterator<Item = &'a JsonEvent> + '_ {
+        let members = members.clone();
+        self.ctx
+            .all_events_rev()
+            .filter(move |(s, _)| members.contains(&s.as_usize()))
+            .map(|(_, e)| e)
+    }
+}
+
+impl MatchEvents for ContextEvents<'_, '_> {
+    fn for_each_rev<'s>(
+        &'s self,
         stage: StageId,
-        f: &mut dyn FnMut(&serde_json::Value) -> bool,
+        f: &mut dyn FnMut(&'s JsonEvent) -> bool,
     ) {
-        let members = &self.groups[stage.as_usize()];
-        for (s, e) in self.ctx.all_events_rev() {
-            let hit = if members.is_empty() {
-                s == stage
-            } else {
-                members.contains(&s.as_usize())
-            };
-            if hit && !f(e.value()) {
-                break;
+        let members = self.members(stage);
+        if members.is_empty() {
+            for e in self.ctx.events_rev(stage) {
+                if !f(e) {
+                    break;
+                }
             }
+        } else {
+            for e in self.group_rev(members) {
+                if !f(e) {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn last(&self, stage: StageId) -> Option<&JsonEvent> {
+        let members = self.members(stage);
+        if members.is_empty() {
+            self.ctx.events_rev(stage).next()
+        } else {
+            self.group_rev(members).next()
+        }
+    }
+
+    fn first(&self, stage: StageId) -> Option<&JsonEvent> {
+        let members = self.members(stage);
+        if members.is_empty() {
+            self.ctx.events_rev(stage).last()
+        } else {
+            self.group_rev(members).last()
+        }
+    }
+
+    fn count(&self, stage: StageId, cap: usize) -> usize {
+        let members = self.members(stage);
+        if members.is_empty() {
+            self.ctx.events_rev(stage).take(cap).count()
+        } else {
+            self.group_rev(members).take(cap).count()
         }
     }
 }
@@ -359,10 +473,10 @@ impl MatchEvents for ContextEvents<'_, '_> {
 struct NoEvents;
 
 impl MatchEvents for NoEvents {
-    fn for_each_rev(
-        &self,
+    fn for_each_rev<'s>(
+        &'s self,
         _: StageId,
-        _: &mut dyn FnMut(&serde_json::Value) -> bool,
+        _: &mut dyn FnMut(&'s JsonEvent) -> bool,
     ) {
     }
 }

@@ -1,12 +1,17 @@
 //! Runs a spec over JSON Lines: the engine behind `cepflow run`.
 
 use std::io::{self, Write};
+use std::rc::Rc;
+
+use hashbrown::{HashMap, HashSet};
 
 use super::error::EventError;
-use super::event::{parse_timestamp, JsonEvent};
+use super::event::{EventParser, JsonEvent, KeyRef};
 use super::load::CompiledSpec;
 use crate::nfa::{Match, SkipError};
-use crate::runtime::{Counters, Handler, KeyedOperator, PatternId, PatternOptions, TimeMode};
+use crate::runtime::{
+    Counters, Handler, KeyedOperator, PatternId, PatternOptions, TimeMode,
+};
 
 /// What a run counted, for the summary on standard error.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,9 +53,76 @@ impl From<SkipError> for RunError {
     }
 }
 
+/// A partition key: the canonical JSON text of the key field's value
+/// (serde_json's `Value::to_string`). Short keys are kept inline (no
+/// allocation per event, and hashing and comparing them reads no other
+/// memory); longer ones share one allocation per key.
+#[derive(Clone, Debug)]
+enum Key {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Shared(Rc<[u8]>),
+}
+
+/// The longest key kept inline (the enum is then 24 bytes).
+const INLINE_KEY: usize = 22;
+
+impl Key {
+    fn new(text: &[u8]) -> Key {
+        match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= INLINE_KEY => {
+                let mut bytes = [0; INLINE_KEY];
+                bytes[..text.len()].copy_from_slice(text);
+                Key::Inline { len, bytes }
+            }
+            _ => Key::Shared(text.into()),
+        }
+    }
+
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Shared(text) => text,
+        }
+    }
+}
+
+// A key is its text. A text has one form (inline exactly when short, the
+// unused inline bytes zero), so equal keys have the same form, and the
+// inline form compares and hashes as fixed-size data.
+impl std::hash::Hash for Key {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Key::Inline { len, bytes } => {
+                state.write(bytes);
+                state.write_u8(*len);
+            }
+            Key::Shared(text) => state.write(text),
+        }
+    }
+}
+
+impl PartialEq for Key {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (
+                Key::Inline { len, bytes },
+                Key::Inline { len: len2, bytes: bytes2 },
+            ) => len == len2 && bytes == bytes2,
+            (Key::Shared(a), Key::Shared(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Key {}
+
 /// Writes the contract's output lines.
 struct JsonLines<W> {
     out: W,
+    /// The patterns' names, as JSON strings.
     names: Vec<String>,
     error: Option<io::Error>,
     /// Off for `cepflow bench`: results are only counted.
@@ -84,15 +156,28 @@ impl<W: Write> JsonLines<W> {
     }
 }
 
+/// Writes `s` as a JSON string (as serde_json does).
 fn write_json_string(out: &mut impl Write, s: &str) -> io::Result<()> {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.write_all(b"\"")?;
+        out.write_all(s.as_bytes())?;
+        return out.write_all(b"\"");
+    }
     serde_json::to_writer(&mut *out, s).map_err(io::Error::other)
 }
 
-impl<W: Write> Handler<JsonEvent, Box<str>> for JsonLines<W> {
+fn json_string(s: &str) -> String {
+    let mut out = Vec::new();
+    // OK because writing to a vector does not fail.
+    let _ = write_json_string(&mut out, s);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+impl<W: Write> Handler<JsonEvent, Key> for JsonLines<W> {
     fn on_match(
         &mut self,
         pattern: PatternId,
-        key: &Box<str>,
+        key: &Key,
         m: &Match<'_, JsonEvent>,
         _timestamp: i64,
     ) {
@@ -101,8 +186,10 @@ impl<W: Write> Handler<JsonEvent, Box<str>> for JsonLines<W> {
         }
         let r = (|| {
             self.out.write_all(b"{\"kind\":\"match\",\"pattern\":")?;
-            write_json_string(&mut self.out, &self.names[pattern.index()])?;
-            write!(self.out, ",\"key\":{key},")?;
+            self.out.write_all(self.names[pattern.index()].as_bytes())?;
+            self.out.write_all(b",\"key\":")?;
+            self.out.write_all(key.as_bytes())?;
+            self.out.write_all(b",")?;
             self.write_events(m)
         })();
         self.record(r);
@@ -111,7 +198,7 @@ impl<W: Write> Handler<JsonEvent, Box<str>> for JsonLines<W> {
     fn on_timeout(
         &mut self,
         pattern: PatternId,
-        key: &Box<str>,
+        key: &Key,
         m: &Match<'_, JsonEvent>,
         timestamp: i64,
     ) {
@@ -120,14 +207,16 @@ impl<W: Write> Handler<JsonEvent, Box<str>> for JsonLines<W> {
         }
         let r = (|| {
             self.out.write_all(b"{\"kind\":\"timeout\",\"pattern\":")?;
-            write_json_string(&mut self.out, &self.names[pattern.index()])?;
-            write!(self.out, ",\"key\":{key},\"timestamp\":{timestamp},")?;
+            self.out.write_all(self.names[pattern.index()].as_bytes())?;
+            self.out.write_all(b",\"key\":")?;
+            self.out.write_all(key.as_bytes())?;
+            write!(self.out, ",\"timestamp\":{timestamp},")?;
             self.write_events(m)
         })();
         self.record(r);
     }
 
-    fn on_late(&mut self, _key: &Box<str>, event: JsonEvent, _timestamp: i64) {
+    fn on_late(&mut self, _key: &Key, event: JsonEvent, _timestamp: i64) {
         if !self.enabled {
             return;
         }
@@ -140,10 +229,93 @@ impl<W: Write> Handler<JsonEvent, Box<str>> for JsonLines<W> {
     }
 }
 
-/// An input line parsed, with its key text and timestamp.
+/// Keys seen, for those whose text as written is not their canonical
+/// text (floats, escapes, objects, ...) or that are long: the canonical
+/// text is computed once per spelling, and long keys share one
+/// allocation. Short canonical keys (`"u00042"`, `17`, `null`) need
+/// neither: they are copied inline.
+struct Keys {
+    /// Key text as written -> key.
+    written: HashMap<Box<[u8]>, Key>,
+    /// Keys by canonical text (`1.0` and `1.00` are one key).
+    canonical: HashSet<Key>,
+    /// When `written` holds this many spellings, the tables are
+    /// cleared (keys the operator no longer holds would otherwise pile
+    /// up); the operator compares keys by content, so a key seen again
+    /// afterwards is still the same partition.
+    limit: usize,
+    /// The smallest limit.
+    min_limit: usize,
+    /// The key of a non-keyed stream.
+    null: Key,
+}
+
+const MIN_KEYS_LIMIT: usize = 1 << 16;
+
+impl Keys {
+    fn new() -> Self {
+        Keys {
+            written: HashMap::new(),
+            canonical: HashSet::new(),
+            limit: MIN_KEYS_LIMIT,
+            min_limit: MIN_KEYS_LIMIT,
+            null: Key::new(b"null"),
+        }
+    }
+
+    /// The key for `k`; `live` is how many keys the operator holds (read
+    /// only when the tables are full).
+    #[inline]
+    fn get(&mut self, k: KeyRef<'_>, live: impl FnOnce() -> usize) -> Key {
+        let text = match k {
+            KeyRef::Canonical(text) if text.len() <= INLINE_KEY => {
+                return Key::new(text.as_bytes());
+            }
+            KeyRef::Canonical(text) | KeyRef::Written(text) => {
+                if let Some(key) = self.written.get(text.as_bytes()) {
+                    return key.clone();
+                }
+                text
+            }
+            KeyRef::Value(v) => return self.canonical(v.to_string()),
+        };
+        self.new_spelling(text, live)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_spelling(
+        &mut self,
+        text: &str,
+        live: impl FnOnce() -> usize,
+    ) -> Key {
+        if self.written.len() >= self.limit {
+            self.written.clear();
+            self.canonical.clear();
+            self.limit = self.min_limit.max(live().saturating_mul(2));
+        }
+        // The scanner checked the text.
+        let canonical = serde_json::from_str::<serde_json::Value>(text)
+            .map_or_else(|_| text.to_owned(), |v| v.to_string());
+        let key = self.canonical(canonical);
+        self.written.insert(text.as_bytes().into(), key.clone());
+        key
+    }
+
+    fn canonical(&mut self, text: String) -> Key {
+        let key = Key::new(text.as_bytes());
+        if let Some(known) = self.canonical.get(&key) {
+            return known.clone();
+        }
+        self.canonical.insert(key.clone());
+        key
+    }
+}
+
+/// An input line parsed, with its key and timestamp.
 #[derive(Debug)]
 pub struct Prepared {
-    key: Box<str>,
+    key: Key,
     event: JsonEvent,
     timestamp: Option<i64>,
 }
@@ -152,7 +324,9 @@ pub struct Prepared {
 /// the contract's output lines to `out`.
 pub struct SpecRunner<W: Write> {
     spec: CompiledSpec,
-    op: KeyedOperator<JsonEvent, Box<str>>,
+    parser: EventParser,
+    keys: Keys,
+    op: KeyedOperator<JsonEvent, Key>,
     out: JsonLines<W>,
     max_ts: i64,
     summary: Summary,
@@ -175,7 +349,8 @@ impl SpecRunner<io::Sink> {
 }
 
 fn wall_clock_ms() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     now.map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
@@ -183,15 +358,25 @@ impl<W: Write> SpecRunner<W> {
     /// A runner for `spec` writing to `out`. Without a `time` section the
     /// wall clock stamps events (processing time).
     pub fn new(spec: CompiledSpec, out: W) -> Self {
-        let mode =
-            if spec.time.is_some() { TimeMode::EventTime } else { TimeMode::ProcessingTime };
+        let mode = if spec.time.is_some() {
+            TimeMode::EventTime
+        } else {
+            TimeMode::ProcessingTime
+        };
         let mut op = KeyedOperator::new(mode);
         for p in &spec.patterns {
-            op.add_pattern(&p.pattern, PatternOptions { timeouts: p.timeouts });
+            op.add_pattern(
+                &p.pattern,
+                PatternOptions { timeouts: p.timeouts },
+            );
         }
-        let names = spec.patterns.iter().map(|p| p.name.clone()).collect();
+        let names =
+            spec.patterns.iter().map(|p| json_string(&p.name)).collect();
+        let parser = EventParser::new(spec.layout.clone());
         Self {
             spec,
+            parser,
+            keys: Keys::new(),
             op,
             out: JsonLines { out, names, error: None, enabled: true },
             max_ts: i64::MIN,
@@ -214,7 +399,11 @@ impl<W: Write> SpecRunner<W> {
     /// the key or time field (the caller reports it and goes on, or stops
     /// under `--strict`); [`RunError::Skip`] and [`RunError::Io`] are
     /// fatal.
-    pub fn push_line(&mut self, line_no: u64, line: &str) -> Result<(), RunError> {
+    pub fn push_line(
+        &mut self,
+        line_no: u64,
+        line: &str,
+    ) -> Result<(), RunError> {
         if line.trim().is_empty() {
             return Ok(());
         }
@@ -228,7 +417,11 @@ impl<W: Write> SpecRunner<W> {
     /// # Errors
     ///
     /// The line's [`EventError`]; it is counted as invalid.
-    pub fn prepare(&mut self, line_no: u64, line: &str) -> Result<Prepared, EventError> {
+    pub fn prepare(
+        &mut self,
+        line_no: u64,
+        line: &str,
+    ) -> Result<Prepared, EventError> {
         self.summary.lines += 1;
         let result = self.spec_prepare(line_no, line);
         if result.is_err() {
@@ -237,23 +430,31 @@ impl<W: Write> SpecRunner<W> {
         result
     }
 
-    fn spec_prepare(&self, line_no: u64, line: &str) -> Result<Prepared, EventError> {
+    fn spec_prepare(
+        &mut self,
+        line_no: u64,
+        line: &str,
+    ) -> Result<Prepared, EventError> {
         let bad = |reason: String| EventError { line: line_no, reason };
-        let event = JsonEvent::parse(line).map_err(bad)?;
-        let key: Box<str> = match &self.spec.key {
-            None => "null".into(),
-            Some(path) => match path.get(event.value()) {
-                Some(v) => v.to_string().into(),
+        let parsed = self.parser.parse(line).map_err(bad)?;
+        let key = match &self.spec.key {
+            None => self.keys.null.clone(),
+            Some(path) => match parsed.key() {
+                Some(k) => {
+                    let op = &self.op;
+                    self.keys.get(k, || op.counters().keys as usize)
+                }
                 None => return Err(bad(format!("no key field \"{path}\""))),
             },
         };
         let timestamp = match &self.spec.time {
             None => None,
-            Some((path, _)) => match path.get(event.value()) {
-                Some(v) => Some(parse_timestamp(v).map_err(bad)?),
+            Some((path, _)) => match parsed.timestamp() {
+                Some(ts) => Some(ts.map_err(bad)?),
                 None => return Err(bad(format!("no time field \"{path}\""))),
             },
         };
+        let event = parsed.event().map_err(bad)?;
         Ok(Prepared { key, event, timestamp })
     }
 
@@ -265,11 +466,18 @@ impl<W: Write> SpecRunner<W> {
     pub fn push_prepared(&mut self, p: Prepared) -> Result<(), RunError> {
         match (p.timestamp, &self.spec.time) {
             (Some(ts), Some((_, ooo))) => {
-                let ooo = *ooo;
-                self.op.push(p.key, p.event, ts, &mut self.out)?;
+                // The event goes in against the watermark before it; then
+                // the watermark moves on.
                 self.max_ts = self.max_ts.max(ts);
-                let watermark = self.max_ts.saturating_sub(ooo).saturating_sub(1);
-                self.op.advance_to(watermark, &mut self.out)?;
+                let watermark =
+                    self.max_ts.saturating_sub(*ooo).saturating_sub(1);
+                self.op.push_and_advance(
+                    p.key,
+                    p.event,
+                    ts,
+                    watermark,
+                    &mut self.out,
+                )?;
             }
             _ => {
                 let now = (self.clock)();
@@ -292,7 +500,10 @@ impl<W: Write> SpecRunner<W> {
     /// # Errors
     ///
     /// [`RunError::Skip`] or [`RunError::Io`].
-    pub fn finish(mut self, flush_held: bool) -> Result<(Summary, W), RunError> {
+    pub fn finish(
+        mut self,
+        flush_held: bool,
+    ) -> Result<(Summary, W), RunError> {
         self.op.finish(&mut self.out)?;
         if flush_held {
             self.op.flush_held(&mut self.out)?;
@@ -306,5 +517,82 @@ impl<W: Write> SpecRunner<W> {
     /// The counts so far.
     pub fn summary(&self) -> Summary {
         Summary { counters: self.op.counters(), ..self.summary }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(keys: &mut Keys, line: &str) -> Key {
+        let mut p = crate::spec::event::tests::parser(&[], Some("k"), None);
+        let parsed = p.parse(line).unwrap();
+        keys.get(parsed.key().unwrap(), || 0)
+    }
+
+    fn text(k: &Key) -> &str {
+        std::str::from_utf8(k.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn keys_are_canonical_json() {
+        let mut keys = Keys::new();
+        let long = "x".repeat(40);
+        for (line, want) in [
+            (r#"{"k":"a"}"#, r#""a""#),
+            (r#"{"k":"\u0061"}"#, r#""a""#),
+            (r#"{"k":1}"#, "1"),
+            (r#"{"k":1.0}"#, "1.0"),
+            (r#"{"k":1.00}"#, "1.0"),
+            (r#"{"k":1e0}"#, "1.0"),
+            (r#"{"k":-0}"#, "-0.0"),
+            (r#"{"k":null}"#, "null"),
+            (r#"{"k":{"b":1, "a":[2, 3]}}"#, r#"{"a":[2,3],"b":1}"#),
+            (r#"{"k":"a\/b"}"#, r#""a/b""#),
+            (&format!(r#"{{"k":"{long}"}}"#), &format!("\"{long}\"")),
+            (&format!(r#"{{"k":"{long}\u0078"}}"#), &format!("\"{long}x\"")),
+        ] {
+            assert_eq!(text(&key(&mut keys, line)), want, "{line}");
+            // Again, now from the tables.
+            assert_eq!(text(&key(&mut keys, line)), want, "{line}");
+        }
+        assert_ne!(
+            key(&mut keys, r#"{"k":1}"#),
+            key(&mut keys, r#"{"k":1.0}"#)
+        );
+        assert_eq!(
+            key(&mut keys, r#"{"k":"ab"}"#),
+            key(&mut keys, r#"{"k":"\u0061b"}"#)
+        );
+        // One form per text: inline exactly up to INLINE_KEY bytes.
+        use std::hash::BuildHasher;
+        let hasher = hashbrown::DefaultHashBuilder::default();
+        for n in [0, 1, INLINE_KEY - 1, INLINE_KEY, INLINE_KEY + 1, 40] {
+            let text = vec![b'x'; n];
+            let (a, b) = (Key::new(&text), Key::new(&text.clone()));
+            assert_eq!(matches!(a, Key::Inline { .. }), n <= INLINE_KEY);
+            assert_eq!(a, b);
+            assert_eq!(hasher.hash_one(&a), hasher.hash_one(&b));
+            assert_eq!(a.as_bytes(), &text[..]);
+            assert_ne!(a, Key::new(&vec![b'x'; n + 1]));
+        }
+        assert_ne!(Key::new(b"ab"), Key::new(b"ab\0"));
+    }
+
+    #[test]
+    fn key_tables_are_cleared_when_full() {
+        let mut keys = Keys::new();
+        (keys.limit, keys.min_limit) = (4, 4);
+        let mut seen = Vec::new();
+        for i in 0..20 {
+            let line = format!(r#"{{"k":{i}.0}}"#);
+            seen.push(key(&mut keys, &line));
+            assert!(keys.written.len() <= 4);
+        }
+        for (i, k) in seen.iter().enumerate() {
+            let line = format!(r#"{{"k":{i}.00}}"#);
+            assert_eq!(*k, key(&mut keys, &line));
+            assert_eq!(text(k), format!("{i}.0"));
+        }
     }
 }

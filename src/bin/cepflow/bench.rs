@@ -78,10 +78,13 @@ pub fn bench(a: &BenchArgs) -> ExitCode {
 
 /// Peak resident memory of this process (Linux), in MiB.
 fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let status =
+        std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .and_then(|v| {
+            v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }

@@ -18,7 +18,8 @@ impl LineParser {
     /// `None` without `--lines`.
     pub fn from_args(a: &RunArgs) -> Result<Option<Self>, String> {
         let Some(pattern) = &a.lines else { return Ok(None) };
-        let regex = Regex::new(pattern).map_err(|e| format!("--lines: bad regex: {e}"))?;
+        let regex = Regex::new(pattern)
+            .map_err(|e| format!("--lines: bad regex: {e}"))?;
         let names: Vec<(usize, String)> = regex
             .group_info()
             .pattern_names(regex_automata::PatternID::ZERO)
@@ -28,8 +29,13 @@ impl LineParser {
         if names.is_empty() {
             return Err("--lines: the regex has no named groups".to_owned());
         }
-        if a.time_format.is_some() && !names.iter().any(|(_, n)| *n == a.time_group) {
-            return Err(format!("--lines: no group named {:?} for the time", a.time_group));
+        if a.time_format.is_some()
+            && !names.iter().any(|(_, n)| *n == a.time_group)
+        {
+            return Err(format!(
+                "--lines: no group named {:?} for the time",
+                a.time_group
+            ));
         }
         let year = a.year.unwrap_or(1970);
         Ok(Some(Self {
@@ -53,11 +59,12 @@ impl LineParser {
         for (i, name) in &self.names {
             let Some(span) = caps.get_group(*i) else { continue };
             let text = &line[span];
-            let value = if *name == self.time_group && self.time_format.is_some() {
-                Value::from(self.parse_time(text)?)
-            } else {
-                number_or_string(text)
-            };
+            let value =
+                if *name == self.time_group && self.time_format.is_some() {
+                    Value::from(self.parse_time(text)?)
+                } else {
+                    number_or_string(text)
+                };
             obj.insert(name.clone(), value);
         }
         Ok(Some(Value::Object(obj).to_string()))
@@ -66,13 +73,14 @@ impl LineParser {
     fn parse_time(&self, text: &str) -> Result<i64, String> {
         // OK because from_args only sets time_format with a group.
         let fmt = self.time_format.as_deref().unwrap_or_default();
-        let parsed = chrono::NaiveDateTime::parse_from_str(text, fmt).or_else(|_| {
-            // Formats without a year (syslog's "%b %d %H:%M:%S").
-            chrono::NaiveDateTime::parse_from_str(
-                &format!("{} {text}", self.year),
-                &format!("%Y {fmt}"),
-            )
-        });
+        let parsed =
+            chrono::NaiveDateTime::parse_from_str(text, fmt).or_else(|_| {
+                // Formats without a year (syslog's "%b %d %H:%M:%S").
+                chrono::NaiveDateTime::parse_from_str(
+                    &format!("{} {text}", self.year),
+                    &format!("%Y {fmt}"),
+                )
+            });
         parsed
             .map(|t| t.and_utc().timestamp_millis())
             .map_err(|e| format!("time {text:?} does not fit {fmt:?}: {e}"))
@@ -83,9 +91,9 @@ fn number_or_string(text: &str) -> Value {
     if let Ok(i) = text.parse::<i64>() {
         return Value::from(i);
     }
-    let looks_numeric = text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+    let looks_numeric = text.bytes().all(|b| {
+        b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E')
+    });
     if looks_numeric {
         if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
             return Value::Number(n);

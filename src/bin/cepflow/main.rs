@@ -5,9 +5,10 @@
 
 mod args;
 mod bench;
+mod input;
 mod lines;
 
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -51,9 +52,18 @@ fn check(path: &str) -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    let _ = writeln!(out, "spec {path}: valid, {} pattern(s)", spec.patterns().len());
+    let _ = writeln!(
+        out,
+        "spec {path}: valid, {} pattern(s)",
+        spec.patterns().len()
+    );
     for p in spec.patterns() {
-        let _ = writeln!(out, "\npattern {:?} (timeouts: {})", p.name(), p.timeouts());
+        let _ = writeln!(
+            out,
+            "\npattern {:?} (timeouts: {})",
+            p.name(),
+            p.timeouts()
+        );
         let _ = write!(out, "{}", p.pattern().nfa());
     }
     ExitCode::SUCCESS
@@ -71,10 +81,10 @@ fn run(a: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let input: Box<dyn BufRead> = match a.events.as_deref() {
+    let input: Box<dyn Read> = match a.events.as_deref() {
         None | Some("-") => Box::new(io::stdin().lock()),
         Some(path) => match std::fs::File::open(path) {
-            Ok(f) => Box::new(io::BufReader::with_capacity(1 << 16, f)),
+            Ok(f) => Box::new(f),
             Err(e) => {
                 eprintln!("cepflow: cannot read events {path}: {e}");
                 return ExitCode::from(2);
@@ -85,41 +95,40 @@ fn run(a: &RunArgs) -> ExitCode {
     let out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut runner = SpecRunner::new(spec, out);
     let mut line_no = 0u64;
-    let mut buf = String::new();
-    let mut input = input;
+    let mut blocks = input::Blocks::new(input);
     loop {
-        buf.clear();
-        match input.read_line(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
+        let block = match blocks.next_block() {
+            Ok(Some(block)) => block,
+            Ok(None) => break,
             Err(e) => {
                 eprintln!("cepflow: reading events: {e}");
                 return ExitCode::from(1);
             }
-        }
-        line_no += 1;
-        let line = buf.trim_end_matches(['\n', '\r']);
-        let result = match &line_parser {
-            Some(p) => match p.to_json(line) {
-                Ok(Some(json)) => runner.push_line(line_no, &json),
-                Ok(None) => Ok(()),
-                Err(reason) => {
-                    Err(RunError::Event(cepflow::spec::EventError::new(line_no, reason)))
-                }
-            },
-            None => runner.push_line(line_no, line),
         };
-        match result {
-            Ok(()) => {}
-            Err(RunError::Event(e)) => {
-                eprintln!("{e}");
-                if a.strict {
-                    return ExitCode::from(2);
+        for line in input::lines(block) {
+            line_no += 1;
+            let result = match &line_parser {
+                Some(p) => match p.to_json(line) {
+                    Ok(Some(json)) => runner.push_line(line_no, &json),
+                    Ok(None) => Ok(()),
+                    Err(reason) => Err(RunError::Event(
+                        cepflow::spec::EventError::new(line_no, reason),
+                    )),
+                },
+                None => runner.push_line(line_no, line),
+            };
+            match result {
+                Ok(()) => {}
+                Err(RunError::Event(e)) => {
+                    eprintln!("{e}");
+                    if a.strict {
+                        return ExitCode::from(2);
+                    }
                 }
-            }
-            Err(e) => {
-                eprintln!("cepflow: {e}");
-                return ExitCode::from(1);
+                Err(e) => {
+                    eprintln!("cepflow: {e}");
+                    return ExitCode::from(1);
+                }
             }
         }
     }

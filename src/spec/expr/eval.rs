@@ -1,8 +1,9 @@
 //! Evaluation, with the reference interpreter's value model: `null`, a
 //! 64-bit float, a string, a boolean, or a JSON array/object taken from an
-//! event. Values borrow from the event and the compiled expression, so the
-//! common cases (field reads, comparisons, arithmetic, aggregates) do not
-//! allocate.
+//! event. Fields are read by slot (assigned when the spec loads, see
+//! `spec::event`), and values borrow from the events and the compiled
+//! expression, so field reads, comparisons, arithmetic and aggregates
+//! (`first`/`last` of strings included) do not allocate.
 
 use std::borrow::Cow;
 
@@ -11,7 +12,8 @@ use serde_json::{Number, Value};
 use super::ast::{
     AggFn, ArithOp, Ast, CmpOp, Func1, Lit, Node, NodeId, StrTest,
 };
-use super::MatchEvents;
+use super::{MatchEvents, UNBOUND};
+use crate::spec::event::{JsonEvent, Slot};
 use crate::util::ids::StageId;
 
 /// A run-time value.
@@ -26,40 +28,69 @@ pub(crate) enum Val<'a> {
 }
 
 /// Evaluates the root of `ast` and applies the contract's rule: only
-/// exactly `true` holds.
-pub(crate) fn test(
-    ast: &Ast,
-    event: &Value,
-    matched: &dyn MatchEvents,
+/// exactly `true` holds. `slots` gives each field node its slot.
+pub(crate) fn test<'a>(
+    ast: &'a Ast,
+    slots: &'a [u32],
+    event: &'a JsonEvent,
+    matched: &'a dyn MatchEvents,
 ) -> bool {
-    Evaluator { ast, event, matched }.truthy(ast.root)
+    Evaluator { ast, slots, event, matched }.truthy(ast.root)
+}
+
+/// Like [`test`], for the subtree at `id`.
+pub(crate) fn test_node<'a>(
+    ast: &'a Ast,
+    slots: &'a [u32],
+    id: NodeId,
+    event: &'a JsonEvent,
+    matched: &'a dyn MatchEvents,
+) -> bool {
+    Evaluator { ast, slots, event, matched }.truthy(id)
+}
+
+/// The value of the subtree at `id`.
+pub(crate) fn value_node<'a>(
+    ast: &'a Ast,
+    slots: &'a [u32],
+    id: NodeId,
+    event: &'a JsonEvent,
+    matched: &'a dyn MatchEvents,
+) -> Val<'a> {
+    Evaluator { ast, slots, event, matched }.eval(id)
 }
 
 /// Evaluates the root of `ast` to a value (for tests and diagnostics).
 #[cfg(test)]
 pub(crate) fn value<'a>(
     ast: &'a Ast,
-    event: &'a Value,
-    matched: &dyn MatchEvents,
+    slots: &'a [u32],
+    event: &'a JsonEvent,
+    matched: &'a dyn MatchEvents,
 ) -> Val<'a> {
-    Evaluator { ast, event, matched }.eval(ast.root)
+    Evaluator { ast, slots, event, matched }.eval(ast.root)
 }
 
-struct Evaluator<'a, 'm> {
+struct Evaluator<'a> {
     ast: &'a Ast,
-    event: &'a Value,
-    matched: &'m dyn MatchEvents,
+    slots: &'a [u32],
+    event: &'a JsonEvent,
+    matched: &'a dyn MatchEvents,
 }
 
-impl<'a> Evaluator<'a, '_> {
+impl<'a> Evaluator<'a> {
     fn truthy(&self, id: NodeId) -> bool {
         matches!(self.eval(id), Val::Bool(true))
+    }
+
+    fn slot(&self, id: NodeId) -> u32 {
+        self.slots.get(id.index()).copied().unwrap_or(UNBOUND)
     }
 
     fn eval(&self, id: NodeId) -> Val<'a> {
         match self.ast.node(id) {
             Node::Lit(lit) => lit_val(lit),
-            Node::Field(path) => borrowed_val(lookup(self.event, path)),
+            Node::Field(_) => field(self.event, self.slot(id)),
             Node::Not(a) => Val::Bool(!self.truthy(*a)),
             Node::Neg(a) => match self.eval(*a) {
                 Val::Num(x) => Val::Num(-x),
@@ -68,7 +99,10 @@ impl<'a> Evaluator<'a, '_> {
             Node::And(xs) => Val::Bool(xs.iter().all(|x| self.truthy(*x))),
             Node::Or(xs) => Val::Bool(xs.iter().any(|x| self.truthy(*x))),
             Node::Cmp(op, a, b) => {
-                Val::Bool(compare(*op, &self.eval(*a), &self.eval(*b)))
+                Val::Bool(match self.count_cmp(*op, *a, *b) {
+                    Some(r) => r,
+                    None => compare(*op, &self.eval(*a), &self.eval(*b)),
+                })
             }
             Node::Arith(first, rest) => self.arith(*first, rest),
             Node::In(a, lits) => {
@@ -85,9 +119,34 @@ impl<'a> Evaluator<'a, '_> {
                 _ => false,
             }),
             Node::Agg(f, stage, path) => {
-                aggregate(self.matched, *f, *stage, path)
+                let slot = (!path.is_empty()).then(|| self.slot(id));
+                aggregate(self.matched, *f, *stage, slot)
             }
         }
+    }
+
+    /// `count(...)` compared with a number literal: counting stops once
+    /// the count exceeds the literal, which decides every comparison
+    /// (`count(rise) == 0` looks at one event, not all of them). `None`
+    /// for any other comparison.
+    fn count_cmp(&self, op: CmpOp, a: NodeId, b: NodeId) -> Option<bool> {
+        let (agg, k, flipped) = match (self.ast.node(a), self.ast.node(b)) {
+            (Node::Agg(AggFn::Count, ..), Node::Lit(Lit::Num(k))) => {
+                (a, *k, false)
+            }
+            (Node::Lit(Lit::Num(k)), Node::Agg(AggFn::Count, ..)) => {
+                (b, *k, true)
+            }
+            _ => return None,
+        };
+        let Node::Agg(_, stage, path) = self.ast.node(agg) else {
+            return None;
+        };
+        let cap = count_cap(k);
+        let slot = (!path.is_empty()).then(|| self.slot(agg));
+        let n = Val::Num(count(self.matched, *stage, slot, cap) as f64);
+        let k = Val::Num(k);
+        Some(if flipped { compare(op, &k, &n) } else { compare(op, &n, &k) })
     }
 
     /// A left-to-right chain; once a value is not a number the result is
@@ -104,6 +163,17 @@ impl<'a> Evaluator<'a, '_> {
             acc = apply(*op, acc, y);
         }
         Val::Num(acc)
+    }
+}
+
+/// How far a count compared with `k` must count: a count n above
+/// floor(k) compares with k exactly as floor(k) + 1 does (both are > k);
+/// a negative or NaN k compares with every count as with 0.
+pub(crate) fn count_cap(k: f64) -> usize {
+    if k >= 0.0 {
+        (k.floor() as usize).saturating_add(1)
+    } else {
+        0
     }
 }
 
@@ -127,56 +197,23 @@ fn lit_val(lit: &Lit) -> Val<'_> {
     }
 }
 
-/// The value at `path` inside `event`; `None` when a segment is missing
-/// or a parent is not an object.
-pub(crate) fn lookup<'v>(
-    event: &'v Value,
-    path: &[Box<str>],
-) -> Option<&'v Value> {
-    path.iter().try_fold(event, |v, seg| v.as_object()?.get(&**seg))
-}
-
-fn borrowed_val(v: Option<&Value>) -> Val<'_> {
-    match v {
-        None | Some(Value::Null) => Val::Null,
-        Some(Value::Bool(b)) => Val::Bool(*b),
-        Some(Value::Number(n)) => number_val(n),
-        Some(Value::String(s)) => Val::Str(Cow::Borrowed(s)),
-        Some(json) => Val::Json(Cow::Borrowed(json)),
-    }
-}
-
-/// Like [`borrowed_val`], for a value that cannot be borrowed past the
-/// match store's callback.
-fn owned_val(v: Option<&Value>) -> Val<'static> {
-    match v {
-        Some(Value::String(s)) => Val::Str(Cow::Owned(s.clone())),
-        Some(json @ (Value::Array(_) | Value::Object(_))) => {
-            Val::Json(Cow::Owned(json.clone()))
+/// The field in `slot` of `event`, borrowed; a missing field is `null`.
+#[inline]
+pub(crate) fn field(event: &JsonEvent, slot: u32) -> Val<'_> {
+    match event.slot(slot) {
+        None | Some(Slot::Null) => Val::Null,
+        Some(Slot::Bool(b)) => Val::Bool(*b),
+        Some(Slot::Num(n)) => Val::Num(*n),
+        Some(s @ (Slot::Str { .. } | Slot::Short { .. })) => {
+            Val::Str(Cow::Borrowed(event.str(s).unwrap_or_default()))
         }
-        other => scalar_val(other).unwrap_or(Val::Null),
+        Some(Slot::Json(v)) => Val::Json(Cow::Borrowed(v)),
     }
-}
-
-/// The value if it is cheap to copy (null, boolean, number).
-fn scalar_val(v: Option<&Value>) -> Option<Val<'static>> {
-    match v {
-        None | Some(Value::Null) => Some(Val::Null),
-        Some(Value::Bool(b)) => Some(Val::Bool(*b)),
-        Some(Value::Number(n)) => Some(number_val(n)),
-        Some(_) => None,
-    }
-}
-
-fn number_val(n: &Number) -> Val<'static> {
-    // Always a float unless serde_json's arbitrary precision mode keeps a
-    // number it cannot represent; treat that like a missing value.
-    n.as_f64().map_or(Val::Null, Val::Num)
 }
 
 // ------------------------------------------------------------ comparisons
 
-fn compare(op: CmpOp, x: &Val<'_>, y: &Val<'_>) -> bool {
+pub(crate) fn compare(op: CmpOp, x: &Val<'_>, y: &Val<'_>) -> bool {
     match op {
         CmpOp::Eq => equals(x, y),
         CmpOp::Ne => not_equals(x, y),
@@ -312,43 +349,63 @@ fn str_test(t: StrTest, s: &Val<'_>, p: &Val<'_>) -> bool {
 
 // ------------------------------------------------------------- aggregates
 
-fn aggregate(
-    m: &dyn MatchEvents,
+fn aggregate<'e>(
+    m: &'e dyn MatchEvents,
     f: AggFn,
     stage: StageId,
-    path: &[Box<str>],
-) -> Val<'static> {
+    slot: Option<u32>,
+) -> Val<'e> {
+    let Some(slot) = slot else {
+        // Only `count(stage)` has no field.
+        return Val::Num(count(m, stage, None, usize::MAX) as f64);
+    };
     match f {
-        AggFn::Count => Val::Num(count(m, stage, path) as f64),
-        AggFn::Sum => Val::Num(sum(m, stage, path).0),
-        AggFn::Avg => match sum(m, stage, path) {
+        AggFn::Count => {
+            Val::Num(count(m, stage, Some(slot), usize::MAX) as f64)
+        }
+        AggFn::Sum => Val::Num(sum(m, stage, slot).0),
+        AggFn::Avg => match sum(m, stage, slot) {
             (_, 0) => Val::Null,
             (total, n) => Val::Num(total / n as f64),
         },
         AggFn::Min => {
-            extreme(m, stage, path, true).map_or(Val::Null, Val::Num)
+            extreme(m, stage, slot, true).map_or(Val::Null, Val::Num)
         }
         AggFn::Max => {
-            extreme(m, stage, path, false).map_or(Val::Null, Val::Num)
+            extreme(m, stage, slot, false).map_or(Val::Null, Val::Num)
         }
-        AggFn::First => first(m, stage, path),
-        AggFn::Last => last(m, stage, path),
+        AggFn::First => first(m, stage, slot),
+        AggFn::Last => last(m, stage, slot),
     }
 }
 
-/// The number at `path` in a taken event; other values are skipped.
-fn number_at(event: &Value, path: &[Box<str>]) -> Option<f64> {
-    lookup(event, path)?.as_f64()
+/// The number in `slot` of a taken event; other values are skipped.
+#[inline]
+fn number_at(event: &JsonEvent, slot: u32) -> Option<f64> {
+    match event.slot(slot) {
+        Some(Slot::Num(x)) => Some(*x),
+        _ => None,
+    }
 }
 
-/// Events taken (with an empty path) or events whose field is not null.
-fn count(m: &dyn MatchEvents, stage: StageId, path: &[Box<str>]) -> usize {
+/// Events taken (without a field) or events whose field is not null,
+/// counted up to `cap`.
+pub(crate) fn count(
+    m: &dyn MatchEvents,
+    stage: StageId,
+    slot: Option<u32>,
+    cap: usize,
+) -> usize {
+    let Some(slot) = slot else {
+        return m.count(stage, cap);
+    };
     let mut n = 0;
+    if cap == 0 {
+        return n;
+    }
     m.for_each_rev(stage, &mut |ev| {
-        if path.is_empty() || lookup(ev, path).is_some_and(|v| !v.is_null()) {
-            n += 1;
-        }
-        true
+        n += usize::from(!matches!(ev.slot(slot), None | Some(Slot::Null)));
+        n < cap
     });
     n
 }
@@ -362,14 +419,10 @@ const EXACT_INT: f64 = 9_007_199_254_740_992.0; // 2^53
 /// are integers whose magnitudes add up to at most 2^53, every partial sum
 /// is exact and the order cannot matter; otherwise (fractions, huge
 /// values) the values are summed again in match order.
-fn sum(
-    m: &dyn MatchEvents,
-    stage: StageId,
-    path: &[Box<str>],
-) -> (f64, usize) {
+fn sum(m: &dyn MatchEvents, stage: StageId, slot: u32) -> (f64, usize) {
     let (mut total, mut magnitude, mut n, mut integral) = (0.0, 0.0, 0, true);
     m.for_each_rev(stage, &mut |ev| {
-        if let Some(x) = number_at(ev, path) {
+        if let Some(x) = number_at(ev, slot) {
             total += x;
             magnitude += x.abs();
             integral &= x.fract() == 0.0;
@@ -380,7 +433,7 @@ fn sum(
     if integral && magnitude <= EXACT_INT {
         return (total, n);
     }
-    (sum_in_match_order(m, stage, path, n), n)
+    (sum_in_match_order(m, stage, slot, n), n)
 }
 
 /// Adds the `n` numeric values in match order, buffering them on the stack
@@ -388,7 +441,7 @@ fn sum(
 fn sum_in_match_order(
     m: &dyn MatchEvents,
     stage: StageId,
-    path: &[Box<str>],
+    slot: u32,
     n: usize,
 ) -> f64 {
     const INLINE: usize = 32;
@@ -400,14 +453,14 @@ fn sum_in_match_order(
         heap.resize(n, 0.0);
         &mut heap
     };
-    let mut slot = n;
+    let mut at = n;
     m.for_each_rev(stage, &mut |ev| {
-        if let Some(x) = number_at(ev, path) {
-            let Some(prev) = slot.checked_sub(1) else {
+        if let Some(x) = number_at(ev, slot) {
+            let Some(prev) = at.checked_sub(1) else {
                 return false;
             };
-            slot = prev;
-            buf[slot] = x;
+            at = prev;
+            buf[at] = x;
         }
         true
     });
@@ -420,12 +473,12 @@ fn sum_in_match_order(
 fn extreme(
     m: &dyn MatchEvents,
     stage: StageId,
-    path: &[Box<str>],
+    slot: u32,
     min: bool,
 ) -> Option<f64> {
     let mut best: Option<f64> = None;
     m.for_each_rev(stage, &mut |ev| {
-        if let Some(x) = number_at(ev, path) {
+        if let Some(x) = number_at(ev, slot) {
             let take = match best {
                 None => true,
                 Some(b) if min => x <= b,
@@ -440,71 +493,29 @@ fn extreme(
     best
 }
 
-/// The field of the most recent event (even when null): the first visited,
-/// so the walk stops there.
-fn last(
-    m: &dyn MatchEvents,
-    stage: StageId,
-    path: &[Box<str>],
-) -> Val<'static> {
-    let mut out = Val::Null;
-    m.for_each_rev(stage, &mut |ev| {
-        out = owned_val(lookup(ev, path));
-        false
-    });
-    out
+/// The field of the most recent event (even when null).
+fn last<'e>(m: &'e dyn MatchEvents, stage: StageId, slot: u32) -> Val<'e> {
+    m.last(stage).map_or(Val::Null, |ev| field(ev, slot))
 }
 
-/// The field of the earliest event (even when null): the last one visited.
-/// Cheap values are copied on the way; a string, array or object is cloned
-/// only once, in a second walk that stops at that event.
-fn first(
-    m: &dyn MatchEvents,
-    stage: StageId,
-    path: &[Box<str>],
-) -> Val<'static> {
-    let mut seen = 0;
-    let mut scalar = None;
-    m.for_each_rev(stage, &mut |ev| {
-        seen += 1;
-        scalar = scalar_val(lookup(ev, path));
-        true
-    });
-    match (seen, scalar) {
-        (0, _) => Val::Null,
-        (_, Some(v)) => v,
-        (_, None) => nth_visited(m, stage, path, seen - 1),
-    }
-}
-
-/// The field of the `k`-th event visited (0 = most recent), cloned.
-fn nth_visited(
-    m: &dyn MatchEvents,
-    stage: StageId,
-    path: &[Box<str>],
-    k: usize,
-) -> Val<'static> {
-    let (mut i, mut out) = (0, Val::Null);
-    m.for_each_rev(stage, &mut |ev| {
-        if i == k {
-            out = owned_val(lookup(ev, path));
-            return false;
-        }
-        i += 1;
-        true
-    });
-    out
+/// The field of the earliest event (even when null), borrowed.
+fn first<'e>(m: &'e dyn MatchEvents, stage: StageId, slot: u32) -> Val<'e> {
+    m.first(stage).map_or(Val::Null, |ev| field(ev, slot))
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::super::{compile, TestMatch};
+    use super::super::{Bound, TestMatch};
     use super::*;
 
     fn stages(name: &str) -> Option<StageId> {
         ["a", "b"].iter().position(|s| *s == name).map(StageId::must)
+    }
+
+    fn bound(src: &str) -> Bound {
+        Bound::new(src, &stages).unwrap_or_else(|e| panic!("{src}: {e}"))
     }
 
     /// The value of `src` on `event`, with stage `a` having taken `a_events`.
@@ -513,9 +524,10 @@ mod tests {
         event: Value,
         a_events: Vec<Value>,
     ) -> Val<'static> {
-        let e = compile(src, &stages).unwrap_or_else(|e| panic!("{src}: {e}"));
-        let m = TestMatch::with(0, a_events);
-        to_static(value(&e.ast, &event, &m))
+        let mut b = bound(src);
+        let ev = b.event(&event);
+        let m = TestMatch::with(0, b.events(&a_events));
+        to_static(b.expr.value(&ev, &m))
     }
 
     fn to_static(v: Val<'_>) -> Val<'static> {
@@ -542,8 +554,9 @@ mod tests {
     }
 
     fn holds(src: &str) -> bool {
-        let e = compile(src, &stages).unwrap_or_else(|e| panic!("{src}: {e}"));
-        e.test(&ev(), &TestMatch::default())
+        let mut b = bound(src);
+        let ev = b.event(&ev());
+        b.expr.test(&ev, &TestMatch::default())
     }
 
     fn num(x: f64) -> Val<'static> {
@@ -901,24 +914,59 @@ mod tests {
     }
 
     #[test]
-    fn last_stops_early_and_first_clones_once() {
-        let m = TestMatch::with(
-            0,
-            (0..10).map(|i| json!({"v": i, "s": format!("s{i}")})).collect(),
-        );
+    fn last_stops_early_and_first_borrows() {
         let count_visits = |src: &str| {
-            let e = compile(src, &stages).unwrap();
-            m.visits.set(0);
-            let v = to_static(value(&e.ast, &json!({}), &m));
+            let mut b = bound(src);
+            let taken: Vec<Value> = (0..10)
+                .map(|i| json!({"v": i, "s": format!("s{i}")}))
+                .collect();
+            let m = TestMatch::with(0, b.events(&taken));
+            let ev = b.event(&json!({}));
+            let v = to_static(b.expr.value(&ev, &m));
             (v, m.visits.get())
         };
         assert_eq!(count_visits("last(a.v)"), (num(9.0), 1));
         assert_eq!(count_visits("last(a.s)"), (s("s9"), 1));
         assert_eq!(count_visits("first(a.v)"), (num(0.0), 10));
-        // A string is found again in a second walk rather than copied at
-        // every step.
-        assert_eq!(count_visits("first(a.s)"), (s("s0"), 20));
+        // A string is borrowed from the event: one walk.
+        assert_eq!(count_visits("first(a.s)"), (s("s0"), 10));
         assert_eq!(count_visits("count(a)"), (num(10.0), 10));
+        // Compared with a literal, a count stops once it is decided.
+        assert_eq!(count_visits("count(a) == 0"), (Val::Bool(false), 1));
+        assert_eq!(count_visits("count(a) < 3"), (Val::Bool(false), 4));
+        assert_eq!(count_visits("2.5 < count(a.v)"), (Val::Bool(true), 3));
+        assert_eq!(count_visits("count(a) > -1"), (Val::Bool(true), 10));
+        assert_eq!(count_visits("count(a) >= 10"), (Val::Bool(true), 10));
+        assert_eq!(count_visits("count(a) == 10"), (Val::Bool(true), 10));
+        assert_eq!(count_visits("count(a) != 11"), (Val::Bool(true), 10));
+    }
+
+    #[test]
+    fn capped_counts_decide_like_full_counts() {
+        let ops = ["==", "!=", "<", "<=", ">", ">="];
+        let lits = [
+            "0", "1", "2", "2.5", "3", "4", "-1", "-0.5", "0/0", "1/0",
+            "-1/0", "-0", "1e300",
+        ];
+        for n in 0..5 {
+            let taken: Vec<Value> = (0..n).map(|i| json!({"v": i})).collect();
+            for op in ops {
+                for k in lits {
+                    for src in [
+                        format!("count(a) {op} {k}"),
+                        format!("{k} {op} count(a.v)"),
+                    ] {
+                        let full = src.replace("count(", "(0 + count(");
+                        let full = full.replacen(')', "))", 1);
+                        assert_eq!(
+                            val_with(&src, json!({}), taken.clone()),
+                            val_with(&full, json!({}), taken.clone()),
+                            "{src} vs {full} over {n}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

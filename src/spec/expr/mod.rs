@@ -12,24 +12,46 @@
 //! evaluates it per event without allocating in the common cases.
 
 mod ast;
+mod closures;
 mod eval;
 mod java_regex;
 mod lexer;
 mod parser;
 
 use std::fmt;
+use std::sync::Arc;
 
+use crate::spec::event::{FieldTable, JsonEvent};
 use crate::util::ids::StageId;
 
 #[cfg(test)]
 pub(crate) use eval::Val;
 
 /// A compiled expression.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Expr {
-    ast: ast::Ast,
+    ast: Arc<ast::Ast>,
     reads_match: bool,
+    /// For each node: the slot of the field a `Field` or `Agg` node reads
+    /// ([`UNBOUND`] for other nodes, and before [`Expr::bind`]).
+    slots: Arc<[u32]>,
+    /// The expression as closures, once bound.
+    pred: Option<closures::Pred>,
 }
+
+impl fmt::Debug for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Expr")
+            .field("ast", &self.ast)
+            .field("reads_match", &self.reads_match)
+            .field("slots", &self.slots)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The slot of a node that reads no field (an unbound field reads as
+/// missing).
+pub(crate) const UNBOUND: u32 = u32::MAX;
 
 /// Where and why an expression is invalid.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,7 +132,8 @@ pub(crate) fn compile(
         .reachable()
         .into_iter()
         .any(|id| matches!(ast.node(id), ast::Node::Agg(..)));
-    Ok(Expr { ast, reads_match })
+    let slots = vec![UNBOUND; ast.nodes.len()].into();
+    Ok(Expr { ast: Arc::new(ast), reads_match, slots, pred: None })
 }
 
 /// Read access to the events the partial match has taken so far.
@@ -118,33 +141,102 @@ pub(crate) trait MatchEvents {
     /// Calls `f` on each event `stage` has taken so far in this partial
     /// match, MOST RECENT FIRST; `f` returns false to stop early. (The
     /// underlying store is a backwards linked list, so reverse order is
-    /// the cheap one.)
-    fn for_each_rev(
-        &self,
+    /// the cheap one.) The events outlive the borrow of `self`, so values
+    /// read from them can too.
+    fn for_each_rev<'s>(
+        &'s self,
         stage: StageId,
-        f: &mut dyn FnMut(&serde_json::Value) -> bool,
+        f: &mut dyn FnMut(&'s JsonEvent) -> bool,
     );
+
+    /// The most recent event `stage` has taken.
+    fn last(&self, stage: StageId) -> Option<&JsonEvent> {
+        let mut out = None;
+        self.for_each_rev(stage, &mut |e| {
+            out = Some(e);
+            false
+        });
+        out
+    }
+
+    /// The first event `stage` took.
+    fn first(&self, stage: StageId) -> Option<&JsonEvent> {
+        let mut out = None;
+        self.for_each_rev(stage, &mut |e| {
+            out = Some(e);
+            true
+        });
+        out
+    }
+
+    /// How many events `stage` has taken, counted up to `cap`.
+    fn count(&self, stage: StageId, cap: usize) -> usize {
+        let mut n = 0;
+        if cap > 0 {
+            self.for_each_rev(stage, &mut |_| {
+                n += 1;
+                n < cap
+            });
+        }
+        n
+    }
 }
 
 impl Expr {
     /// Evaluates to true only if the result is exactly boolean true
     /// (contract rule).
+    #[inline]
     pub(crate) fn test(
         &self,
-        event: &serde_json::Value,
+        event: &JsonEvent,
         matched: &dyn MatchEvents,
     ) -> bool {
-        eval::test(&self.ast, event, matched)
+        match &self.pred {
+            Some(pred) => pred(event, matched),
+            None => eval::test(&self.ast, &self.slots, event, matched),
+        }
     }
 
     /// The value the expression evaluates to (for tests).
     #[cfg(test)]
     pub(crate) fn value<'a>(
         &'a self,
-        event: &'a serde_json::Value,
-        matched: &dyn MatchEvents,
+        event: &'a JsonEvent,
+        matched: &'a dyn MatchEvents,
     ) -> Val<'a> {
-        eval::value(&self.ast, event, matched)
+        eval::value(&self.ast, &self.slots, event, matched)
+    }
+
+    /// Gives every field the expression reads, of the current event or
+    /// inside an aggregate (`price` of `last(rise.price)`), its slot in
+    /// `table`.
+    /// Then compiles the expression into closures.
+    pub(crate) fn bind(&mut self, table: &mut FieldTable) {
+        let mut ids = self.ast.reachable();
+        // Source order, so that slots are numbered predictably.
+        ids.sort_by_key(|id| id.index());
+        let mut slots = self.slots.to_vec();
+        for id in ids {
+            let path = match self.ast.node(id) {
+                ast::Node::Field(path) => path,
+                ast::Node::Agg(_, _, path) if !path.is_empty() => path,
+                _ => continue,
+            };
+            slots[id.index()] = table.slot(path);
+        }
+        self.slots = slots.into();
+        self.pred = Some(closures::predicate(&self.ast, &self.slots));
+    }
+
+    /// Whether the expression holds, by the interpreter alone (tests
+    /// check the closures against it).
+    #[cfg(test)]
+    pub(crate) fn test_interpreted(
+        &self,
+        event: &JsonEvent,
+        matched: &dyn MatchEvents,
+    ) -> bool {
+        eval::test(&self.ast, &self.slots, event, matched)
     }
 
     /// Whether the expression reads the partial match (uses
@@ -184,15 +276,14 @@ impl Expr {
 #[derive(Default)]
 pub(crate) struct TestMatch {
     /// Events per stage, in match order (oldest first).
-    pub(crate) taken:
-        std::collections::HashMap<StageId, Vec<serde_json::Value>>,
+    pub(crate) taken: std::collections::HashMap<StageId, Vec<JsonEvent>>,
     /// How many events the last walks visited in total.
     pub(crate) visits: std::cell::Cell<usize>,
 }
 
 #[cfg(test)]
 impl TestMatch {
-    pub(crate) fn with(stage: usize, events: Vec<serde_json::Value>) -> Self {
+    pub(crate) fn with(stage: usize, events: Vec<JsonEvent>) -> Self {
         let mut m = TestMatch::default();
         m.taken.insert(StageId::must(stage), events);
         m
@@ -201,10 +292,10 @@ impl TestMatch {
 
 #[cfg(test)]
 impl MatchEvents for TestMatch {
-    fn for_each_rev(
-        &self,
+    fn for_each_rev<'s>(
+        &'s self,
         stage: StageId,
-        f: &mut dyn FnMut(&serde_json::Value) -> bool,
+        f: &mut dyn FnMut(&'s JsonEvent) -> bool,
     ) {
         let Some(events) = self.taken.get(&stage) else { return };
         for ev in events.iter().rev() {
@@ -213,6 +304,45 @@ impl MatchEvents for TestMatch {
                 return;
             }
         }
+    }
+}
+
+/// An expression bound to its own slots, with a parser for events in
+/// that layout (for tests).
+#[cfg(test)]
+pub(crate) struct Bound {
+    pub(crate) expr: Expr,
+    parser: crate::spec::event::EventParser,
+}
+
+#[cfg(test)]
+impl Bound {
+    pub(crate) fn new(
+        src: &str,
+        resolve_stage: &dyn Fn(&str) -> Option<StageId>,
+    ) -> Result<Self, ExprError> {
+        let mut expr = compile(src, resolve_stage)?;
+        let mut table = FieldTable::default();
+        expr.bind(&mut table);
+        let layout = crate::spec::event::Layout::new(table, None, None);
+        Ok(Bound {
+            expr,
+            parser: crate::spec::event::EventParser::new(layout),
+        })
+    }
+
+    /// An event with the fields of `v` (an object).
+    pub(crate) fn event(&mut self, v: &serde_json::Value) -> JsonEvent {
+        let line = v.to_string();
+        let parsed = self.parser.parse(&line).expect("an object");
+        parsed.event().expect("an event")
+    }
+
+    pub(crate) fn events(
+        &mut self,
+        vs: &[serde_json::Value],
+    ) -> Vec<JsonEvent> {
+        vs.iter().map(|v| self.event(v)).collect()
     }
 }
 
@@ -228,36 +358,61 @@ mod tests {
 
     #[test]
     fn compiles_and_tests() {
-        let e = compile("type == \"fail\" && count(a) < 2", &stages).unwrap();
-        let m = TestMatch::with(0, vec![json!({})]);
-        assert!(e.test(&json!({"type": "fail"}), &m));
-        assert!(!e.test(&json!({"type": "ok"}), &m));
-        let m2 = TestMatch::with(0, vec![json!({}), json!({})]);
-        assert!(!e.test(&json!({"type": "fail"}), &m2));
+        let src = "type == \"fail\" && count(a) < 2";
+        let mut b = Bound::new(src, &stages).unwrap();
+        let m = TestMatch::with(0, b.events(&[json!({})]));
+        let (fail, ok) = (
+            b.event(&json!({"type": "fail"})),
+            b.event(&json!({"type": "ok"})),
+        );
+        assert!(b.expr.test(&fail, &m));
+        assert!(!b.expr.test(&ok, &m));
+        let m2 = TestMatch::with(0, b.events(&[json!({}), json!({})]));
+        assert!(!b.expr.test(&fail, &m2));
     }
 
     #[test]
     fn values() {
-        let m = TestMatch::with(0, vec![json!({"v": 2})]);
-        let ev = json!({"x": 1});
-        let e = compile("x + sum(a.v)", &stages).unwrap();
-        assert_eq!(e.value(&ev, &m), Val::Num(3.0));
-        let e = compile("lower(\"AB\")", &stages).unwrap();
-        assert_eq!(e.value(&ev, &m), Val::Str("ab".into()));
+        let mut b = Bound::new("x + sum(a.v)", &stages).unwrap();
+        let m = TestMatch::with(0, b.events(&[json!({"v": 2})]));
+        let ev = b.event(&json!({"x": 1}));
+        assert_eq!(b.expr.value(&ev, &m), Val::Num(3.0));
+        let mut b = Bound::new("lower(\"AB\")", &stages).unwrap();
+        let ev = b.event(&json!({"x": 1}));
+        assert_eq!(b.expr.value(&ev, &m), Val::Str("ab".into()));
     }
 
     #[test]
     fn only_true_holds() {
         let m = TestMatch::default();
         for src in ["1", "\"true\"", "null", "x", "a.b"] {
-            let e = compile(src, &stages).unwrap();
-            assert!(
-                !e.test(&json!({"x": 1, "a": {"b": "true"}}), &m),
-                "{src}"
-            );
+            let mut b = Bound::new(src, &stages).unwrap();
+            let ev = b.event(&json!({"x": 1, "a": {"b": "true"}}));
+            assert!(!b.expr.test(&ev, &m), "{src}");
         }
-        let e = compile("x", &stages).unwrap();
-        assert!(e.test(&json!({"x": true}), &m));
+        let mut b = Bound::new("x", &stages).unwrap();
+        let ev = b.event(&json!({"x": true}));
+        assert!(b.expr.test(&ev, &m));
+    }
+
+    #[test]
+    fn binds_fields_to_slots() {
+        let mut e = compile(
+            "a.b == 1 && x > sum(a.v) || count(b) > 0 && first(b.x) == x",
+            &stages,
+        )
+        .unwrap();
+        let mut table = FieldTable::default();
+        e.bind(&mut table);
+        let slots: Vec<u32> =
+            e.slots.iter().copied().filter(|s| *s != UNBOUND).collect();
+        // a.b, x, v (of sum), x (of first), x: three distinct fields.
+        assert_eq!(slots, [0, 1, 2, 1, 1]);
+        let mut other = compile("v < 1 && y", &stages).unwrap();
+        other.bind(&mut table);
+        let slots: Vec<u32> =
+            other.slots.iter().copied().filter(|s| *s != UNBOUND).collect();
+        assert_eq!(slots, [2, 3]);
     }
 
     #[test]

@@ -36,7 +36,7 @@
 //!     .key_by(|e| e.ip)
 //!     .pattern(&brute_force, select(
 //!         |m, ctx| format!("{}: in as {} after {} failures", ctx.key(),
-//!             m.events("success").next().map_or("?", |e| e.user),
+//!             m.events("success").next().map_or("?", |e: &Login| e.user),
 //!             m.events("fail").count()),
 //!         move |alert| sink.borrow_mut().push(alert),
 //!     ))

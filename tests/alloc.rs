@@ -27,7 +27,12 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
 
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+    unsafe fn realloc(
+        &self,
+        ptr: *mut u8,
+        layout: Layout,
+        size: usize,
+    ) -> *mut u8 {
         ALLOCATIONS.with(|c| c.set(c.get() + 1));
         unsafe { System.realloc(ptr, layout, size) }
     }
@@ -51,6 +56,8 @@ enum Kind {
 
 #[derive(Clone, Debug)]
 struct Login {
+    /// Carried like a real event's payload; the key is passed apart.
+    #[allow(dead_code)]
     user: u32,
     kind: Kind,
 }
@@ -78,7 +85,13 @@ impl Output<Login> for Count {
 }
 
 impl Handler<Login, u32> for Count {
-    fn on_match(&mut self, _: PatternId, _: &u32, _: &Match<'_, Login>, _: i64) {
+    fn on_match(
+        &mut self,
+        _: PatternId,
+        _: &u32,
+        _: &Match<'_, Login>,
+        _: i64,
+    ) {
         self.0 += 1;
     }
 }
@@ -97,12 +110,14 @@ fn an_event_that_starts_nothing_allocates_nothing_in_the_engine() {
     let mut buffer = SharedBuffer::new();
     let mut scratch = Scratch::new();
     let mut out = Count::default();
-    let mut step = |kind, ts, runs: &mut Runs, buffer: &mut SharedBuffer<Login>| {
-        runs.advance_time(nfa, buffer, &mut scratch, ts, false, &mut out).unwrap();
-        let mut e = Incoming::new(Login { user: 1, kind }, ts);
-        runs.process(nfa, buffer, &mut scratch, &mut e, &mut out).unwrap();
-        e.finish(buffer);
-    };
+    let mut step =
+        |kind, ts, runs: &mut Runs, buffer: &mut SharedBuffer<Login>| {
+            runs.advance_time(nfa, buffer, &mut scratch, ts, false, &mut out)
+                .unwrap();
+            let mut e = Incoming::new(Login { user: 1, kind }, ts);
+            runs.process(nfa, buffer, &mut scratch, &mut e, &mut out).unwrap();
+            e.finish(buffer);
+        };
     // Warm up: partial matches come and go, so the scratch space and the
     // buffer's slabs reach their working size.
     for i in 0..50 {
@@ -111,10 +126,13 @@ fn an_event_that_starts_nothing_allocates_nothing_in_the_engine() {
     }
     // A logout with a live partial match, then on an idle key.
     step(Kind::Fail, 10_000_000, &mut runs, &mut buffer);
-    let with_runs =
-        allocations_in(|| step(Kind::Logout, 10_000_001, &mut runs, &mut buffer));
+    let with_runs = allocations_in(|| {
+        step(Kind::Logout, 10_000_001, &mut runs, &mut buffer)
+    });
     assert_eq!(with_runs, 0);
-    let idle = allocations_in(|| step(Kind::Logout, 20_000_000, &mut runs, &mut buffer));
+    let idle = allocations_in(|| {
+        step(Kind::Logout, 20_000_000, &mut runs, &mut buffer)
+    });
     assert_eq!(idle, 0);
     assert!(runs.is_idle());
 }
@@ -127,10 +145,12 @@ fn an_event_that_starts_nothing_allocates_nothing_in_the_operator() {
     let mut ts = 0;
     let mut push = |op: &mut KeyedOperator<Login, u32>, user, kind| {
         ts += 1_000;
-        op.push_and_advance(user, Login { user, kind }, ts, ts - 1, &mut out).unwrap();
+        op.push_and_advance(user, Login { user, kind }, ts, ts - 1, &mut out)
+            .unwrap();
     };
     for i in 0..2_000u32 {
-        let kind = [Kind::Fail, Kind::Logout, Kind::Fail, Kind::Success][i as usize % 4];
+        let kind = [Kind::Fail, Kind::Logout, Kind::Fail, Kind::Success]
+            [i as usize % 4];
         push(&mut op, i % 50, kind);
     }
     for user in 0..50 {

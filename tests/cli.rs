@@ -24,7 +24,8 @@ fn cepflow(args: &[&str], stdin: &str) -> Output {
 }
 
 fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("cepflow-cli-{}", std::process::id()));
+    let dir = std::env::temp_dir()
+        .join(format!("cepflow-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -39,7 +40,9 @@ fn run_spec(spec: &str, events: &str, extra: &[&str]) -> Output {
 }
 
 fn fxhash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn stderr(o: &Output) -> String {
@@ -55,20 +58,34 @@ fn every_conformance_case_agrees_through_the_binary() {
     let dirs = case_dirs(&testdata().join("conformance"));
     assert!(dirs.len() >= 100);
     let mut failures = Vec::new();
-    for dir in dirs.iter().chain(case_dirs(&testdata().join("oracle/cases")).iter()) {
+    for dir in
+        dirs.iter().chain(case_dirs(&testdata().join("oracle/cases")).iter())
+    {
         let spec = dir.join("spec.json");
-        let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
-        let out = cepflow(&["run", "--spec", spec.to_str().unwrap(), "--events", "-"], &events);
+        let events =
+            std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+        let out = cepflow(
+            &["run", "--spec", spec.to_str().unwrap(), "--events", "-"],
+            &events,
+        );
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         if dir.join("rejected.txt").exists() {
             if out.status.code() != Some(2) {
-                failures.push(format!("{name}: exit {:?}, want 2", out.status.code()));
+                failures.push(format!(
+                    "{name}: exit {:?}, want 2",
+                    out.status.code()
+                ));
             }
             continue;
         }
-        let expected = std::fs::read_to_string(dir.join("expected.jsonl")).unwrap();
+        let expected =
+            std::fs::read_to_string(dir.join("expected.jsonl")).unwrap();
         if !out.status.success() {
-            failures.push(format!("{name}: exit {:?}: {}", out.status.code(), stderr(&out)));
+            failures.push(format!(
+                "{name}: exit {:?}: {}",
+                out.status.code(),
+                stderr(&out)
+            ));
         } else if multiset(&stdout(&out)) != multiset(&expected) {
             failures.push(format!("{name}: output differs"));
         }
@@ -83,7 +100,13 @@ fn events_from_a_file_or_standard_input_give_the_same_output() {
     let events_path = dir.join("events.jsonl");
     let events = std::fs::read_to_string(&events_path).unwrap();
     let a = cepflow(
-        &["run", "--spec", spec.to_str().unwrap(), "--events", events_path.to_str().unwrap()],
+        &[
+            "run",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--events",
+            events_path.to_str().unwrap(),
+        ],
         "",
     );
     let b = cepflow(&["run", "--spec", spec.to_str().unwrap()], &events);
@@ -104,7 +127,11 @@ const GOOD: &str = r#"{"key":"user","time":{"field":"ts"},"patterns":[
 fn invalid_specs_exit_2_with_a_message_that_names_where() {
     let cases: &[(&str, &str, &[&str])] = &[
         ("bad JSON", r#"{"patterns": ["#, &["bad JSON"]),
-        ("unknown top-level field", r#"{"patterns":[],"extra":1}"#, &["extra"]),
+        (
+            "unknown top-level field",
+            r#"{"patterns":[],"extra":1}"#,
+            &["extra"],
+        ),
         (
             "unknown stage field",
             r#"{"patterns":[{"name":"p","stages":[{"name":"a","wher":"x"}]}]}"#,
@@ -175,11 +202,7 @@ fn invalid_specs_exit_2_with_a_message_that_names_where() {
             r#"{"time":{"field":"ts","out_of_orderness_ms":-1},"patterns":[{"name":"p","stages":[{"name":"a"}]}]}"#,
             &["out_of_orderness"],
         ),
-        (
-            "no patterns",
-            r#"{"patterns":[]}"#,
-            &["patterns"],
-        ),
+        ("no patterns", r#"{"patterns":[]}"#, &["patterns"]),
     ];
     for (what, spec, needles) in cases {
         // The events would be fine; none may be read.
@@ -251,11 +274,16 @@ fn late_events_are_output_once_and_key_null_is_a_partition() {
     .join("\n");
     let out = stdout(&run_spec(spec, &events, &[]));
     let lines = multiset(&out);
-    let late: Vec<_> = lines.iter().filter(|l| l.contains("\"late\"")).collect();
+    let late: Vec<_> =
+        lines.iter().filter(|l| l.contains("\"late\"")).collect();
     assert_eq!(late.len(), 1, "{out}");
     // null is a key of its own; 1 and 1.0 are different keys.
-    assert!(lines.iter().any(|l| l.contains("\"pattern\":\"p\"") && l.contains("\"key\":null")));
-    assert!(!lines.iter().any(|l| l.contains("\"pattern\":\"p\"") && l.contains("\"key\":1")));
+    assert!(lines.iter().any(
+        |l| l.contains("\"pattern\":\"p\"") && l.contains("\"key\":null")
+    ));
+    assert!(!lines
+        .iter()
+        .any(|l| l.contains("\"pattern\":\"p\"") && l.contains("\"key\":1")));
 }
 
 /// The spec-format.md examples, as written.
@@ -283,7 +311,8 @@ fn spec_format_examples_run_as_written() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("stage \"fail\""), "{}", stderr(&out));
     // With a loop instead of times it runs: three fails after a start.
-    let looping = stage_example.replace(r#""times": 3"#, r#""times_or_more": 3"#);
+    let looping =
+        stage_example.replace(r#""times": 3"#, r#""times_or_more": 3"#);
     let events = [
         r#"{"user":"alice","type":"start","ts":1000}"#,
         r#"{"user":"alice","type":"fail","ts":1001}"#,
@@ -313,13 +342,22 @@ fn check_prints_the_nfa_and_bench_reports_throughput() {
     let out = cepflow(&["check", "--spec", path.to_str().unwrap()], "");
     assert!(out.status.success());
     let text = stdout(&out);
-    assert!(text.contains("pattern \"p\"") && text.contains("$endState$"), "{text}");
+    assert!(
+        text.contains("pattern \"p\"") && text.contains("$endState$"),
+        "{text}"
+    );
     let events = write_temp(
         "bench.jsonl",
         "{\"user\":1,\"x\":1,\"ts\":1}\n{\"user\":1,\"x\":2,\"ts\":2}\n",
     );
     let out = cepflow(
-        &["bench", "--spec", path.to_str().unwrap(), "--events", events.to_str().unwrap()],
+        &[
+            "bench",
+            "--spec",
+            path.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+        ],
         "",
     );
     assert!(out.status.success(), "{}", stderr(&out));

@@ -59,8 +59,8 @@ pub fn run_case(dir: &Path) -> Result<String, String> {
     let spec_text = std::fs::read_to_string(dir.join("spec.json"))
         .map_err(|e| e.to_string())?;
     let spec = cepflow::spec::load(&spec_text).map_err(|e| e.to_string())?;
-    let events = std::fs::read_to_string(dir.join("events.jsonl"))
-        .unwrap_or_default();
+    let events =
+        std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default();
     let mut tick = 0;
     let mut runner = cepflow::spec::SpecRunner::new(spec, Vec::new())
         .with_clock(move || {
@@ -85,7 +85,9 @@ pub fn check_case(dir: &Path) -> Option<String> {
     let rejected = dir.join("rejected.txt").exists();
     match (run_case(dir), rejected) {
         (Err(_), true) => None,
-        (Ok(_), true) => Some(format!("{name}: accepted a spec Flink rejects")),
+        (Ok(_), true) => {
+            Some(format!("{name}: accepted a spec Flink rejects"))
+        }
         (Err(e), false) => Some(format!("{name}: rejected: {e}")),
         (Ok(out), false) => {
             let expected = std::fs::read_to_string(dir.join("expected.jsonl"))
@@ -116,7 +118,8 @@ pub fn check_all(dir: &Path, at_least: usize) {
         dir.display(),
         dirs.len()
     );
-    let failures: Vec<String> = dirs.iter().filter_map(|d| check_case(d)).collect();
+    let failures: Vec<String> =
+        dirs.iter().filter_map(|d| check_case(d)).collect();
     assert!(
         failures.is_empty(),
         "{} of {} cases disagree:\n{}",

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 fn inputs(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -36,7 +38,9 @@ fn run_events_regressions_do_not_panic() {
         let spec = cepflow::spec::load(spec).unwrap();
         let mut runner = cepflow::spec::SpecRunner::new(spec, Vec::new());
         let mut bad = 0;
-        for (i, line) in String::from_utf8_lossy(&data[1..]).lines().enumerate() {
+        for (i, line) in
+            String::from_utf8_lossy(&data[1..]).lines().enumerate()
+        {
             if runner.push_line(i as u64 + 1, line).is_err() {
                 bad += 1;
             }
@@ -45,6 +49,8 @@ fn run_events_regressions_do_not_panic() {
         assert_eq!(summary.invalid, bad);
         assert!(bad > 0, "the regression inputs contain bad lines");
         let out = String::from_utf8(out).unwrap();
-        assert!(out.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+        assert!(out
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
     }
 }

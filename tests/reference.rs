@@ -454,7 +454,7 @@ pub fn expected(
     let unexpired = |starts: u32, now: i64| -> u32 {
         (0..n)
             .filter(|&s| starts >> s & 1 == 1)
-            .filter(|&s| window.map_or(true, |w| now - events[s].ts < w))
+            .filter(|&s| window.is_none_or(|w| now - events[s].ts < w))
             .fold(0, |acc, s| acc | 1 << s)
     };
     let mut sim = Sim {

@@ -45,9 +45,19 @@ struct Collect {
 
 impl Handler<Ev, u32> for Collect {
     fn on_match(&mut self, p: PatternId, k: &u32, m: &Match<'_, Ev>, _: i64) {
-        self.matches.push((p.index(), *k, m.iter().map(|(_, e)| e.id).collect()));
+        self.matches.push((
+            p.index(),
+            *k,
+            m.iter().map(|(_, e)| e.id).collect(),
+        ));
     }
-    fn on_timeout(&mut self, p: PatternId, k: &u32, m: &Match<'_, Ev>, t: i64) {
+    fn on_timeout(
+        &mut self,
+        p: PatternId,
+        k: &u32,
+        m: &Match<'_, Ev>,
+        t: i64,
+    ) {
         let ids = m.iter().map(|(_, e)| e.id).collect();
         self.timeouts.push((p.index(), *k, ids, t));
     }
@@ -98,7 +108,12 @@ fn stream(n: u32, seed: u64) -> Vec<Ev> {
         .map(|i| {
             let r = next();
             let kind = ['a', 'b', 'c'][(r % 3) as usize];
-            ev((r >> 8) as u32 % 4, kind, i64::from(i) * 3 + (r >> 20) as i64 % 3, i)
+            ev(
+                (r >> 8) as u32 % 4,
+                kind,
+                i64::from(i) * 3 + (r >> 20) as i64 % 3,
+                i,
+            )
         })
         .collect()
 }
@@ -148,7 +163,8 @@ fn late_events_go_to_the_late_output_and_take_part_in_no_match() {
 fn late_events_are_reported_once_however_many_patterns() {
     let events = [ev(1, 'a', 10, 0), ev(1, 'a', 5, 1)];
     let p = a_then_b();
-    let out = run(&[(p.clone(), false), (p.clone(), false), (p, false)], &events, 0);
+    let out =
+        run(&[(p.clone(), false), (p.clone(), false), (p, false)], &events, 0);
     assert_eq!(out.late, vec![1]);
 }
 
@@ -197,18 +213,30 @@ fn fan_out_gives_exactly_what_separate_runs_give() {
         .build()
         .unwrap();
     let events = stream(200, 42);
-    let together = run(&[(p1.clone(), true), (p2.clone(), true), (p3.clone(), false)], &events, 0);
+    let together = run(
+        &[(p1.clone(), true), (p2.clone(), true), (p3.clone(), false)],
+        &events,
+        0,
+    );
     let mut apart = Collect::default();
-    for (i, p) in [(p1, true), (p2, true), (p3, false)].into_iter().enumerate() {
+    for (i, p) in [(p1, true), (p2, true), (p3, false)].into_iter().enumerate()
+    {
         let one = run(&[p], &events, 0);
-        apart.matches.extend(one.matches.into_iter().map(|(_, k, m)| (i, k, m)));
-        apart.timeouts.extend(one.timeouts.into_iter().map(|(_, k, m, t)| (i, k, m, t)));
+        apart
+            .matches
+            .extend(one.matches.into_iter().map(|(_, k, m)| (i, k, m)));
+        apart
+            .timeouts
+            .extend(one.timeouts.into_iter().map(|(_, k, m, t)| (i, k, m, t)));
     }
     let apart = apart.sorted();
     assert_eq!(together.matches, apart.matches);
     assert_eq!(together.timeouts, apart.timeouts);
     for i in 0..3 {
-        assert!(together.matches.iter().any(|m| m.0 == i), "pattern {i} matched");
+        assert!(
+            together.matches.iter().any(|m| m.0 == i),
+            "pattern {i} matched"
+        );
     }
 }
 
@@ -228,7 +256,8 @@ fn idle_keys_hold_no_state() {
     // 100,000 keys that each see an event starting nothing.
     for k in 0..100_000u32 {
         let ts = i64::from(k) + 1;
-        op.push_and_advance(k, ev(k, 'c', ts, k), ts, ts - 1, &mut out).unwrap();
+        op.push_and_advance(k, ev(k, 'c', ts, k), ts, ts - 1, &mut out)
+            .unwrap();
     }
     op.advance_to(100_001, &mut out).unwrap();
     assert_eq!(op.counters().events_in, 100_000);
@@ -253,7 +282,8 @@ fn counters_track_events_matches_and_late() {
     op.add_pattern(&a_then_b(), PatternOptions::default());
     let mut out = Collect::default();
     for e in &events {
-        op.push_and_advance(e.key, e.clone(), e.ts, e.ts - 1, &mut out).unwrap();
+        op.push_and_advance(e.key, e.clone(), e.ts, e.ts - 1, &mut out)
+            .unwrap();
     }
     op.finish(&mut out).unwrap();
     let c = op.counters();
@@ -279,12 +309,21 @@ fn a_replaced_pattern_restarts_while_others_keep_their_state() {
     op.replace_pattern(swap, &c_then_b, PatternOptions::default());
     for (i, kind) in ['c', 'b'].into_iter().enumerate() {
         let ts = 2 + i as i64;
-        op.push_and_advance(1, ev(1, kind, ts, 1 + i as u32), ts, ts - 1, &mut out)
-            .unwrap();
+        op.push_and_advance(
+            1,
+            ev(1, kind, ts, 1 + i as u32),
+            ts,
+            ts - 1,
+            &mut out,
+        )
+        .unwrap();
     }
     op.finish(&mut out).unwrap();
     let out = out.sorted();
-    assert_eq!(out.matches, vec![(keep.index(), 1, vec![0, 2]), (swap.index(), 1, vec![1, 2])]);
+    assert_eq!(
+        out.matches,
+        vec![(keep.index(), 1, vec![0, 2]), (swap.index(), 1, vec![1, 2])]
+    );
     op.remove_pattern(keep);
     assert_eq!(op.pattern_ids().collect::<Vec<_>>(), vec![swap]);
 }
@@ -304,11 +343,17 @@ fn pipeline_select_process_side_outputs_and_late_data() {
     let expired: OutputTag<(u32, i64)> = OutputTag::new("expired");
     let tag = expired.clone();
     let mut report = Pipeline::from_iter(events)
-        .event_time(|e| e.ts, Watermarks::bounded_out_of_orderness(Duration::ZERO))
+        .event_time(
+            |e| e.ts,
+            Watermarks::bounded_out_of_orderness(Duration::ZERO),
+        )
         .key_by(|e| e.key)
         .pattern(
             &a_then_b(),
-            select(|m, ctx| (*ctx.key(), m.len()), move |r| sink.borrow_mut().push(r)),
+            select(
+                |m, ctx| (*ctx.key(), m.len()),
+                move |r| sink.borrow_mut().push(r),
+            ),
         )
         .pattern(
             &a_then_b(),
@@ -321,5 +366,8 @@ fn pipeline_select_process_side_outputs_and_late_data() {
         .unwrap();
     assert_eq!(*selected.borrow(), vec![(1, 2)]);
     assert_eq!(report.side_output(&expired), vec![(2, 23)]);
-    assert_eq!(report.late().iter().map(|e| e.id).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(
+        report.late().iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![3]
+    );
 }

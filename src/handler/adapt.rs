@@ -73,8 +73,7 @@ pub fn select<E: 'static, K: 'static, R>(
 
 /// Flink's `flatSelect`: any number of results per match.
 pub fn flat_select<E: 'static, K: 'static, R: 'static>(
-    mut f: impl FnMut(&Match<'_, E>, &MatchContext<'_, K>, &mut Vec<R>)
-        + 'static,
+    mut f: impl FnMut(&Match<'_, E>, &MatchContext<'_, K>, &mut Vec<R>) + 'static,
     mut sink: impl FnMut(R) + 'static,
 ) -> Process<E, K> {
     let mut out = Vec::new();

@@ -10,6 +10,8 @@ mod adapt;
 mod side;
 mod sink;
 
-pub use adapt::{flat_select, process, select, MatchContext, PatternHandler, Process};
+pub use adapt::{
+    flat_select, process, select, MatchContext, PatternHandler, Process,
+};
 pub use side::{OutputTag, SideOutputs};
 pub use sink::{channel, print, Collector};

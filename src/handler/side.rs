@@ -46,7 +46,10 @@ impl SideOutputs {
     /// Appends a value to the tag's output.
     pub fn push<T: 'static>(&mut self, tag: &OutputTag<T>, value: T) {
         let key = (tag.name.clone(), std::any::TypeId::of::<T>());
-        let slot = self.outputs.entry(key).or_insert_with(|| Box::new(Vec::<T>::new()));
+        let slot = self
+            .outputs
+            .entry(key)
+            .or_insert_with(|| Box::new(Vec::<T>::new()));
         // OK because the key includes T's TypeId.
         slot.downcast_mut::<Vec<T>>().expect("side output type").push(value);
     }

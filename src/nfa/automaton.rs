@@ -129,10 +129,14 @@ impl<E> Nfa<E> {
 
     /// Heap bytes used by the automaton (approximate).
     pub fn memory_usage(&self) -> usize {
-        self.states.iter().map(|s| {
-            s.name.capacity()
-                + s.transitions.capacity() * std::mem::size_of::<Transition<E>>()
-        }).sum::<usize>()
+        self.states
+            .iter()
+            .map(|s| {
+                s.name.capacity()
+                    + s.transitions.capacity()
+                        * std::mem::size_of::<Transition<E>>()
+            })
+            .sum::<usize>()
             + self.states.capacity() * std::mem::size_of::<State<E>>()
     }
 }
@@ -151,10 +155,14 @@ impl<E> fmt::Debug for Nfa<E> {
 /// transitions, as `cepflow check` shows it.
 impl<E> fmt::Display for Nfa<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "window: {}", match self.window() {
-            Some(w) => format!("{w} ms (first_and_last)"),
-            None => "none".to_owned(),
-        })?;
+        writeln!(
+            f,
+            "window: {}",
+            match self.window() {
+                Some(w) => format!("{w} ms (first_and_last)"),
+                None => "none".to_owned(),
+            }
+        )?;
         writeln!(f, "skip: {:?}", self.skip_strategy)?;
         for (i, s) in self.states.iter().enumerate() {
             let kind = match s.kind {

@@ -95,7 +95,11 @@ impl<E> SharedBuffer<E> {
 
     /// Stores an event, pinned: it lives until [`unpin`](Self::unpin) and
     /// then for as long as a node refers to it.
-    pub(crate) fn insert_event(&mut self, value: E, timestamp: i64) -> EventId {
+    pub(crate) fn insert_event(
+        &mut self,
+        value: E,
+        timestamp: i64,
+    ) -> EventId {
         let seq = self.next_seq;
         self.next_seq += 1;
         let slot = EventSlot { value: Some(value), timestamp, seq, refs: 1 };

@@ -9,7 +9,9 @@
 
 use hashbrown::{HashMap, HashSet};
 
-use super::automaton::{Action, AfterMatch, Nfa, State, StateKind, Transition};
+use super::automaton::{
+    Action, AfterMatch, Nfa, State, StateKind, Transition,
+};
 use crate::pattern::condition::Leaf;
 use crate::pattern::error::Kind;
 use crate::pattern::validate::{PatternDef, StageDef};
@@ -39,7 +41,8 @@ struct BuildState<E> {
 }
 
 pub(crate) fn compile<E>(def: PatternDef<E>) -> Result<Nfa<E>, PatternError> {
-    let last = *def.top.last().ok_or_else(|| PatternError::new(None, Kind::Empty))?;
+    let last =
+        *def.top.last().ok_or_else(|| PatternError::new(None, Kind::Empty))?;
     let mut c = Compiler {
         def: &def,
         states: Vec::new(),
@@ -98,14 +101,18 @@ fn resolve_skip<E>(def: &PatternDef<E>) -> AfterMatch {
         SkipStrategy::NoSkip => AfterMatch::NoSkip,
         SkipStrategy::SkipToNext => AfterMatch::ToNext,
         SkipStrategy::SkipPastLastEvent => AfterMatch::PastLastEvent,
-        SkipStrategy::SkipToFirst { stage, throw_on_miss } => AfterMatch::ToFirst {
-            stage: find(stage),
-            throw_on_miss: *throw_on_miss,
-        },
-        SkipStrategy::SkipToLast { stage, throw_on_miss } => AfterMatch::ToLast {
-            stage: find(stage),
-            throw_on_miss: *throw_on_miss,
-        },
+        SkipStrategy::SkipToFirst { stage, throw_on_miss } => {
+            AfterMatch::ToFirst {
+                stage: find(stage),
+                throw_on_miss: *throw_on_miss,
+            }
+        }
+        SkipStrategy::SkipToLast { stage, throw_on_miss } => {
+            AfterMatch::ToLast {
+                stage: find(stage),
+                throw_on_miss: *throw_on_miss,
+            }
+        }
     }
 }
 
@@ -210,22 +217,34 @@ impl<E> Compiler<'_, E> {
         state
     }
 
-    fn add(&mut self, from: usize, action: Action, to: usize, cond: Condition<E>) {
+    fn add(
+        &mut self,
+        from: usize,
+        action: Action,
+        to: usize,
+        cond: Condition<E>,
+    ) {
         self.states[from].transitions.push((action, to, cond));
     }
 
     fn create_ending_state(&mut self) -> usize {
-        let end = self.create_state_named(ENDING_STATE_NAME, None, StateKind::Final);
+        let end =
+            self.create_state_named(ENDING_STATE_NAME, None, StateKind::Final);
         self.window_time = self.st(self.current).within_first_and_last;
         end
     }
 
-    fn create_stop_state(&mut self, cond: Condition<E>, stage: StageId) -> usize {
+    fn create_stop_state(
+        &mut self,
+        cond: Condition<E>,
+        stage: StageId,
+    ) -> usize {
         if let Some(&s) = self.stop_states.get(&stage) {
             return s;
         }
         let name = self.st(stage).name.clone();
-        let stop = self.create_state_named(&name, Some(stage), StateKind::Stop);
+        let stop =
+            self.create_state_named(&name, Some(stage), StateKind::Stop);
         self.add(stop, Action::Take, stop, cond);
         self.stop_states.insert(stage, stop);
         stop
@@ -244,22 +263,45 @@ impl<E> Compiler<'_, E> {
                     if (has_local || self.window() > 0)
                         && self.states[last_sink].kind == StateKind::Final
                     {
-                        let not_follow = self.create_state(StateKind::Pending, true);
+                        let not_follow =
+                            self.create_state(StateKind::Pending, true);
                         let not_cond = self.take_condition(current);
-                        let stop = self.create_stop_state(not_cond.clone(), current);
-                        self.add(not_follow, Action::Proceed, stop, not_cond.clone());
-                        self.add(not_follow, Action::Ignore, not_follow, not_cond.not());
+                        let stop =
+                            self.create_stop_state(not_cond.clone(), current);
+                        self.add(
+                            not_follow,
+                            Action::Proceed,
+                            stop,
+                            not_cond.clone(),
+                        );
+                        self.add(
+                            not_follow,
+                            Action::Ignore,
+                            not_follow,
+                            not_cond.not(),
+                        );
                         last_sink = not_follow;
                     }
                 }
                 Consuming::NotNext => {
                     let not_next = self.create_state(StateKind::Normal, true);
                     let not_cond = self.take_condition(current);
-                    let stop = self.create_stop_state(not_cond.clone(), current);
+                    let stop =
+                        self.create_stop_state(not_cond.clone(), current);
                     if self.states[last_sink].kind == StateKind::Final {
-                        self.add(not_next, Action::Ignore, last_sink, not_cond.clone().not());
+                        self.add(
+                            not_next,
+                            Action::Ignore,
+                            last_sink,
+                            not_cond.clone().not(),
+                        );
                     } else {
-                        self.add(not_next, Action::Proceed, last_sink, not_cond.clone().not());
+                        self.add(
+                            not_next,
+                            Action::Proceed,
+                            last_sink,
+                            not_cond.clone().not(),
+                        );
                     }
                     self.add(not_next, Action::Proceed, stop, not_cond);
                     last_sink = not_next;
@@ -289,12 +331,20 @@ impl<E> Compiler<'_, E> {
                 let times = self.times(current).expect("looping has times");
                 self.create_times_state(looping, sink, times)
             }
-            Repeat::Times { from, to } => self.create_times_state(sink, sink, (from, to)),
+            Repeat::Times { from, to } => {
+                self.create_times_state(sink, sink, (from, to))
+            }
             Repeat::Once => {
                 let take = self.take_condition(current);
                 let ignore = self.ignore_condition(current);
                 let optional = self.is_optional(current);
-                self.create_singleton_state(sink, Some(sink), take, ignore, optional)
+                self.create_singleton_state(
+                    sink,
+                    Some(sink),
+                    take,
+                    ignore,
+                    optional,
+                )
             }
         };
         self.add_stop_states(last_sink);
@@ -308,7 +358,9 @@ impl<E> Compiler<'_, E> {
         let mut p = self.current;
         while let Some(prev) = self.previous(p) {
             let prev_def = self.st(prev);
-            if !(prev_def.optional || prev_def.connect == Connect::NotFollowedBy) {
+            if !(prev_def.optional
+                || prev_def.connect == Connect::NotFollowedBy)
+            {
                 break;
             }
             p = prev;
@@ -355,7 +407,8 @@ impl<E> Compiler<'_, E> {
                 } else if depth < 64 {
                     // Flink recurses without bound; proceed edges only
                     // cycle in patterns Flink itself cannot run.
-                    new_target = self.copy_without_nots(target, nots, depth + 1);
+                    new_target =
+                        self.copy_without_nots(target, nots, depth + 1);
                 }
                 if !remove {
                     self.add(copy, action, new_target, cond);
@@ -416,10 +469,17 @@ impl<E> Compiler<'_, E> {
         let mut last_sink = sink;
         self.set_first_of_loop(false);
         let until = self.st(current).until.clone();
-        let inner_ignore =
-            extend_with_until(self.inner_ignore_condition(current), until.as_ref(), false);
-        let take = extend_with_until(Some(self.take_condition(current)), until.as_ref(), true)
-            .unwrap_or_else(Condition::always);
+        let inner_ignore = extend_with_until(
+            self.inner_ignore_condition(current),
+            until.as_ref(),
+            false,
+        );
+        let take = extend_with_until(
+            Some(self.take_condition(current)),
+            until.as_ref(),
+            true,
+        )
+        .unwrap_or_else(Condition::always);
         if self.is_greedy(current) && from != to {
             if until.is_some() {
                 let copy = self.copy(sink);
@@ -450,7 +510,13 @@ impl<E> Compiler<'_, E> {
         self.set_first_of_loop(true);
         let ignore = self.ignore_condition(current);
         let optional = self.is_optional(current);
-        self.create_singleton_state(last_sink, Some(proceed), take, ignore, optional)
+        self.create_singleton_state(
+            last_sink,
+            Some(proceed),
+            take,
+            ignore,
+            optional,
+        )
     }
 
     fn set_first_of_loop(&mut self, value: bool) {
@@ -485,7 +551,8 @@ impl<E> Compiler<'_, E> {
     ) -> usize {
         let current = self.current;
         if self.st(current).is_group {
-            return self.create_group_pattern_state(current, sink, proceed, optional);
+            return self
+                .create_group_pattern_state(current, sink, proceed, optional);
         }
         let single = self.create_state(StateKind::Normal, true);
         let sink_copy = self.copy_without_transitive_nots(sink);
@@ -493,12 +560,16 @@ impl<E> Compiler<'_, E> {
         let proceed_cond = self.true_function();
         if optional {
             // OK because optional states are always given a proceed state.
-            let proceed = proceed.expect("optional state has a proceed target");
+            let proceed =
+                proceed.expect("optional state has a proceed target");
             if self.is_greedy(current) {
                 let until = self.st(current).until.clone();
                 if let Some(until) = &until {
-                    let target =
-                        self.original_state_map.get(&proceed).copied().unwrap_or(proceed);
+                    let target = self
+                        .original_state_map
+                        .get(&proceed)
+                        .copied()
+                        .unwrap_or(proceed);
                     self.add(
                         single,
                         Action::Proceed,
@@ -516,15 +587,16 @@ impl<E> Compiler<'_, E> {
             }
         }
         if let Some(ignore) = ignore {
-            let ignore_state = if optional || self.is_head_of_optional_group(current) {
-                let state = self.create_state(StateKind::Normal, false);
-                self.add(state, Action::Take, sink_copy, take);
-                self.add(state, Action::Ignore, state, ignore.clone());
-                self.add_stop_states(state);
-                state
-            } else {
-                single
-            };
+            let ignore_state =
+                if optional || self.is_head_of_optional_group(current) {
+                    let state = self.create_state(StateKind::Normal, false);
+                    self.add(state, Action::Take, sink_copy, take);
+                    self.add(state, Action::Ignore, state, ignore.clone());
+                    self.add_stop_states(state);
+                    state
+                } else {
+                    single
+                };
             self.add(single, Action::Ignore, ignore_state, ignore);
         }
         single
@@ -544,14 +616,19 @@ impl<E> Compiler<'_, E> {
         let mut last_sink = self.create_middle_states(sink);
         last_sink = self.convert_pattern(last_sink);
         if optional {
-            let proceed = proceed.expect("optional group has a proceed target");
+            let proceed =
+                proceed.expect("optional group has a proceed target");
             self.add(last_sink, Action::Proceed, proceed, proceed_cond);
         }
         (self.current, self.following, self.current_group) = saved;
         last_sink
     }
 
-    fn create_looping_group_pattern_state(&mut self, group: StageId, sink: usize) -> usize {
+    fn create_looping_group_pattern_state(
+        &mut self,
+        group: StageId,
+        sink: usize,
+    ) -> usize {
         let proceed_cond = self.true_function();
         let saved = (self.current, self.following, self.current_group);
         let dummy = self.create_state(StateKind::Normal, true);
@@ -576,16 +653,28 @@ impl<E> Compiler<'_, E> {
             return self.create_looping_group_pattern_state(current, sink);
         }
         let until = self.st(current).until.clone();
-        let ignore =
-            extend_with_until(self.inner_ignore_condition(current), until.as_ref(), false);
-        let take = extend_with_until(Some(self.take_condition(current)), until.as_ref(), true)
-            .unwrap_or_else(Condition::always);
+        let ignore = extend_with_until(
+            self.inner_ignore_condition(current),
+            until.as_ref(),
+            false,
+        );
+        let take = extend_with_until(
+            Some(self.take_condition(current)),
+            until.as_ref(),
+            true,
+        )
+        .unwrap_or_else(Condition::always);
         let proceed_cond = self.true_function();
         let looping = self.create_state(StateKind::Normal, true);
         if self.is_greedy(current) {
             if let Some(until) = &until {
                 let copy = self.copy(sink);
-                self.add(looping, Action::Proceed, copy, proceed_cond.clone().and(until.clone()));
+                self.add(
+                    looping,
+                    Action::Proceed,
+                    copy,
+                    proceed_cond.clone().and(until.clone()),
+                );
                 self.original_state_map.insert(sink, copy);
             }
             let cond = match &until {
@@ -603,7 +692,12 @@ impl<E> Compiler<'_, E> {
         if let Some(ignore) = ignore {
             let ignore_state = self.create_state(StateKind::Normal, false);
             self.add(ignore_state, Action::Take, looping, take);
-            self.add(ignore_state, Action::Ignore, ignore_state, ignore.clone());
+            self.add(
+                ignore_state,
+                Action::Ignore,
+                ignore_state,
+                ignore.clone(),
+            );
             self.add(looping, Action::Ignore, ignore_state, ignore);
             self.add_stop_state_to_looping(ignore_state);
         }
@@ -614,7 +708,8 @@ impl<E> Compiler<'_, E> {
         let mut consuming = self.inner_consuming(id);
         if self.head_of_group(id) {
             // OK because head_of_group implies a current group.
-            consuming = self.inner_consuming(self.current_group.expect("group"));
+            consuming =
+                self.inner_consuming(self.current_group.expect("group"));
         }
         let ignore = self.ignore_for(consuming, id);
         match self.group_until() {
@@ -640,11 +735,17 @@ impl<E> Compiler<'_, E> {
         }
     }
 
-    fn ignore_for(&self, consuming: Consuming, id: StageId) -> Option<Condition<E>> {
+    fn ignore_for(
+        &self,
+        consuming: Consuming,
+        id: StageId,
+    ) -> Option<Condition<E>> {
         match consuming {
             Consuming::SkipTillNext => Some(self.condition(id).not()),
             Consuming::SkipTillAny => Some(Condition::always()),
-            Consuming::Strict | Consuming::NotNext | Consuming::NotFollow => None,
+            Consuming::Strict | Consuming::NotNext | Consuming::NotFollow => {
+                None
+            }
         }
     }
 
@@ -659,15 +760,21 @@ impl<E> Compiler<'_, E> {
 
     fn true_function(&self) -> Condition<E> {
         match self.group_until() {
-            Some(until) => {
-                extend_with_until(Some(Condition::always()), Some(&until), true)
-                    .unwrap_or_else(Condition::always)
-            }
+            Some(until) => extend_with_until(
+                Some(Condition::always()),
+                Some(&until),
+                true,
+            )
+            .unwrap_or_else(Condition::always),
             None => Condition::always(),
         }
     }
 
-    fn update_with_greedy_condition(&mut self, state: usize, take: Condition<E>) {
+    fn update_with_greedy_condition(
+        &mut self,
+        state: usize,
+        take: Condition<E>,
+    ) {
         for t in &mut self.states[state].transitions {
             let cond = std::mem::replace(&mut t.2, Condition::always());
             t.2 = cond.and(take.clone().not());

@@ -168,7 +168,8 @@ impl<E: Clone> Partition<E> {
     pub fn advance_time(
         &mut self,
         timestamp: i64,
-    ) -> Result<(Vec<OwnedMatch<E>>, Vec<(OwnedMatch<E>, i64)>), SkipError> {
+    ) -> Result<(Vec<OwnedMatch<E>>, Vec<(OwnedMatch<E>, i64)>), SkipError>
+    {
         let mut out = Collect { matches: Vec::new(), timeouts: Vec::new() };
         self.advance_time_with(timestamp, &mut out)?;
         Ok((out.matches, out.timeouts))

@@ -25,7 +25,9 @@ const NO_SEQ: u64 = u64::MAX;
 /// the walk instead of looping forever.
 const MAX_PROCEED_STEPS: usize = 4096;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 pub(crate) struct Run {
     state: StateId,
     node: Option<NodeId>,
@@ -76,9 +78,17 @@ pub struct SkipError {
 impl fmt::Display for SkipError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.first_element {
-            write!(f, "could not skip to the first element of a match (stage {:?})", self.stage)
+            write!(
+                f,
+                "could not skip to the first element of a match (stage {:?})",
+                self.stage
+            )
         } else {
-            write!(f, "could not skip to stage {:?}: the match has no such event", self.stage)
+            write!(
+                f,
+                "could not skip to stage {:?}: the match has no such event",
+                self.stage
+            )
         }
     }
 }
@@ -206,7 +216,11 @@ impl ConditionCache {
             Program::Leaf(i) => {
                 let i = *i as usize;
                 let leaf = &nfa.leaves[i];
-                let stamp = if leaf.is_simple() { self.event_stamp } else { self.run_stamp };
+                let stamp = if leaf.is_simple() {
+                    self.event_stamp
+                } else {
+                    self.run_stamp
+                };
                 let (at, value) = self.results[i];
                 if at == stamp {
                     return value;
@@ -345,7 +359,14 @@ impl Runs {
             let run = self.partial.as_slice()[i];
             let mut new_runs = std::mem::take(&mut scratch.new_runs);
             new_runs.clear();
-            compute_next_states(nfa, buffer, scratch, run, event, &mut new_runs);
+            compute_next_states(
+                nfa,
+                buffer,
+                scratch,
+                run,
+                event,
+                &mut new_runs,
+            );
             let mut retained = std::mem::take(&mut scratch.retained);
             retained.clear();
             let mut discard = false;
@@ -381,8 +402,14 @@ impl Runs {
         self.partial.clear();
         std::mem::swap(&mut self.partial, &mut next);
         self.min_deadline = deadline;
-        let result =
-            self.emit_matches(nfa, buffer, scratch, &mut potential, false, out);
+        let result = self.emit_matches(
+            nfa,
+            buffer,
+            scratch,
+            &mut potential,
+            false,
+            out,
+        );
         scratch.next = next;
         scratch.potential = potential;
         result.map(|()| new_start)
@@ -468,8 +495,14 @@ impl Runs {
         }
         std::mem::swap(&mut self.partial, &mut next);
         self.min_deadline = deadline;
-        let result =
-            self.emit_matches(nfa, buffer, scratch, &mut potential, false, out);
+        let result = self.emit_matches(
+            nfa,
+            buffer,
+            scratch,
+            &mut potential,
+            false,
+            out,
+        );
         scratch.next = next;
         scratch.potential = potential;
         result
@@ -499,7 +532,9 @@ impl Runs {
             }
             self.completed.poll();
             buffer.extract(earliest.node, &mut scratch.path);
-            if let Some((pruning, inclusive)) = pruning_id(nfa, buffer, &scratch.path)? {
+            if let Some((pruning, inclusive)) =
+                pruning_id(nfa, buffer, &scratch.path)?
+            {
                 let prune = |r: &Run| {
                     r.start_seq != NO_SEQ && {
                         let start = r.start_order();
@@ -521,7 +556,11 @@ impl Runs {
                     gone
                 });
             }
-            let m = Match { buffer, stage_names: &nfa.stage_names, path: &scratch.path };
+            let m = Match {
+                buffer,
+                stage_names: &nfa.stage_names,
+                path: &scratch.path,
+            };
             out.on_match(&m);
             buffer.release(earliest.node);
         }
@@ -576,10 +615,18 @@ fn pruning_id<E>(
     let order = |e: EventId| buffer.event_order(e);
     Ok(match nfa.skip {
         AfterMatch::NoSkip => None,
-        AfterMatch::ToNext => path.iter().map(|&(_, e)| order(e)).min().map(|p| (p, true)),
-        AfterMatch::PastLastEvent => path.iter().map(|&(_, e)| order(e)).max().map(|p| (p, true)),
-        AfterMatch::ToFirst { stage, throw_on_miss } | AfterMatch::ToLast { stage, throw_on_miss } => {
-            let mut events = path.iter().filter(|&&(s, _)| s == stage).map(|&(_, e)| order(e));
+        AfterMatch::ToNext => {
+            path.iter().map(|&(_, e)| order(e)).min().map(|p| (p, true))
+        }
+        AfterMatch::PastLastEvent => {
+            path.iter().map(|&(_, e)| order(e)).max().map(|p| (p, true))
+        }
+        AfterMatch::ToFirst { stage, throw_on_miss }
+        | AfterMatch::ToLast { stage, throw_on_miss } => {
+            let mut events = path
+                .iter()
+                .filter(|&&(s, _)| s == stage)
+                .map(|&(_, e)| order(e));
             let target = if matches!(nfa.skip, AfterMatch::ToFirst { .. }) {
                 events.next()
             } else {
@@ -588,11 +635,17 @@ fn pruning_id<E>(
             let name = nfa.stage_name(stage).to_owned();
             if throw_on_miss {
                 let Some(t) = target else {
-                    return Err(SkipError { stage: name, first_element: false });
+                    return Err(SkipError {
+                        stage: name,
+                        first_element: false,
+                    });
                 };
                 let first = path.iter().map(|&(_, e)| order(e)).min();
                 if first == Some(t) {
-                    return Err(SkipError { stage: name, first_element: true });
+                    return Err(SkipError {
+                        stage: name,
+                        first_element: true,
+                    });
                 }
             }
             target.map(|p| (p, false))
@@ -624,7 +677,8 @@ fn compute_next_states<E>(
             Action::Take => {
                 let id = event.register(buffer);
                 // OK because only states of a stage have take edges.
-                let stage = nfa.state(source).stage.expect("take from a stage");
+                let stage =
+                    nfa.state(source).stage.expect("take from a stage");
                 let node = buffer.put(stage, id, run.node);
                 let (start_ts, start_seq) = if is_start {
                     buffer.event_order(id)
@@ -639,7 +693,9 @@ fn compute_next_states<E>(
                     start_seq,
                 };
                 out.push(taken);
-                if let Some(fin) = final_after_proceed(nfa, buffer, scratch, run, event, target) {
+                if let Some(fin) = final_after_proceed(
+                    nfa, buffer, scratch, run, event, target,
+                ) {
                     buffer.retain(Some(node));
                     out.push(Run { state: fin, ..taken });
                 }

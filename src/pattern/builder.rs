@@ -81,8 +81,11 @@ impl<E> std::fmt::Debug for PatternBuilder<E> {
 impl<E: 'static> Pattern<E> {
     /// Starts a pattern with its first stage (Flink's `Pattern.begin`).
     pub fn begin(name: impl Into<String>) -> PatternBuilder<E> {
-        PatternBuilder { stages: Vec::new(), skip: SkipStrategy::NoSkip }
-            .push(name.into(), Connect::Begin, Body::Events(None))
+        PatternBuilder { stages: Vec::new(), skip: SkipStrategy::NoSkip }.push(
+            name.into(),
+            Connect::Begin,
+            Body::Events(None),
+        )
     }
 
     /// Starts a pattern whose first stage is a group (Flink's
@@ -91,8 +94,11 @@ impl<E: 'static> Pattern<E> {
         name: impl Into<String>,
         group: PatternBuilder<E>,
     ) -> PatternBuilder<E> {
-        PatternBuilder { stages: Vec::new(), skip: SkipStrategy::NoSkip }
-            .push(name.into(), Connect::Begin, Body::Group(group))
+        PatternBuilder { stages: Vec::new(), skip: SkipStrategy::NoSkip }.push(
+            name.into(),
+            Connect::Begin,
+            Body::Group(group),
+        )
     }
 }
 
@@ -230,7 +236,10 @@ impl<E: 'static> PatternBuilder<E> {
         self,
         narrow: impl Fn(&E) -> Option<&S> + Send + Sync + 'static,
     ) -> Self {
-        self.add_condition(Condition::simple(move |e| narrow(e).is_some()), false)
+        self.add_condition(
+            Condition::simple(move |e| narrow(e).is_some()),
+            false,
+        )
     }
 
     /// A condition on the subtype: events that narrow to `S` and satisfy
@@ -248,7 +257,10 @@ impl<E: 'static> PatternBuilder<E> {
 
     /// Stops a looping stage at the first event that satisfies `f`
     /// (Flink's `until`).
-    pub fn until(self, f: impl Fn(&E) -> bool + Send + Sync + 'static) -> Self {
+    pub fn until(
+        self,
+        f: impl Fn(&E) -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.until_condition(Condition::simple(f))
     }
 

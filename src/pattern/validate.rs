@@ -70,7 +70,8 @@ fn flatten<E>(
     names: &mut HashSet<String>,
 ) -> Result<Vec<StageId>, PatternError> {
     if builder.stages.is_empty() {
-        let kind = if parent.is_some() { Kind::EmptyGroup } else { Kind::Empty };
+        let kind =
+            if parent.is_some() { Kind::EmptyGroup } else { Kind::Empty };
         return Err(PatternError::new(None, kind));
     }
     let mut sequence = Vec::with_capacity(builder.stages.len());
@@ -146,7 +147,10 @@ fn check_stage<E>(
             return err(Kind::NegationQuantified);
         }
         repeat = match call {
-            RepeatCall::Times(n) => Repeat::Times { from: positive(n, &name)?, to: positive(n, &name)? },
+            RepeatCall::Times(n) => Repeat::Times {
+                from: positive(n, &name)?,
+                to: positive(n, &name)?,
+            },
             RepeatCall::TimesRange(mut from, to) => {
                 if from == 0 {
                     // Flink: `times(0, n)` is `optional().times(1, n)`.
@@ -322,8 +326,9 @@ mod tests {
 
     #[test]
     fn consecutive_and_combinations_exclude_each_other() {
-        let msg =
-            reject(Pattern::begin("a").times(2).consecutive().allow_combinations());
+        let msg = reject(
+            Pattern::begin("a").times(2).consecutive().allow_combinations(),
+        );
         assert!(msg.contains("not both"), "{msg}");
         reject(Pattern::begin("a").consecutive());
         reject(Pattern::begin("a").allow_combinations());
@@ -331,9 +336,21 @@ mod tests {
 
     #[test]
     fn greedy_rules() {
-        reject(Pattern::begin("a").one_or_more().allow_combinations().greedy());
-        reject(Pattern::begin("a").one_or_more().greedy().followed_by("b").optional());
-        reject(Pattern::begin_group("g", Pattern::begin("x")).one_or_more().greedy());
+        reject(
+            Pattern::begin("a").one_or_more().allow_combinations().greedy(),
+        );
+        reject(
+            Pattern::begin("a")
+                .one_or_more()
+                .greedy()
+                .followed_by("b")
+                .optional(),
+        );
+        reject(
+            Pattern::begin_group("g", Pattern::begin("x"))
+                .one_or_more()
+                .greedy(),
+        );
         reject(Pattern::begin("a").not_next("b").greedy());
     }
 
@@ -342,7 +359,13 @@ mod tests {
         reject(Pattern::begin("a").not_next("b").times(2));
         reject(Pattern::begin("a").not_followed_by("b").optional());
         reject(Pattern::begin("a").not_followed_by("b"));
-        reject(Pattern::begin("a").not_followed_by("b").followed_by("c").optional().not_next("d"));
+        reject(
+            Pattern::begin("a")
+                .not_followed_by("b")
+                .followed_by("c")
+                .optional()
+                .not_next("d"),
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 use smallvec::SmallVec;
 
-use crate::nfa::{Incoming, Match, Nfa, Output, Runs, Scratch, SharedBuffer, SkipError};
+use crate::nfa::{
+    Incoming, Match, Nfa, Output, Runs, Scratch, SharedBuffer, SkipError,
+};
 use crate::pattern::Pattern;
 
 /// Identifies a pattern within a [`KeyedOperator`]; stable while the
@@ -111,7 +113,11 @@ struct PatternKeyState {
 
 impl PatternKeyState {
     fn new<E>(nfa: &Nfa<E>) -> Self {
-        Self { runs: Runs::new(nfa), timers: SmallVec::new(), new_start: false }
+        Self {
+            runs: Runs::new(nfa),
+            timers: SmallVec::new(),
+            new_start: false,
+        }
     }
 
     fn add_timer(&mut self, at: i64) {
@@ -332,15 +338,17 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// Heap bytes held by keyed state (approximate): key table, per-key
     /// buffers and runs, reorder buffer.
     pub fn memory_usage(&self) -> usize {
-        let per_key = |s: &Box<KeyState<E, K>>| {
+        let per_key = |s: &KeyState<E, K>| {
             std::mem::size_of::<KeyState<E, K>>()
                 + s.buffer.memory_usage()
-                + s.patterns.capacity() * std::mem::size_of::<PatternKeyState>()
+                + s.patterns.capacity()
+                    * std::mem::size_of::<PatternKeyState>()
         };
         self.index.capacity() * (std::mem::size_of::<(K, usize)>() + 1)
-            + self.keys.capacity() * std::mem::size_of::<Option<Box<KeyState<E, K>>>>()
-            + self.keys.iter().flatten().map(per_key).sum::<usize>()
-            + self.recycled.iter().map(per_key).sum::<usize>()
+            + self.keys.capacity()
+                * std::mem::size_of::<Option<Box<KeyState<E, K>>>>()
+            + self.keys.iter().flatten().map(|s| per_key(s)).sum::<usize>()
+            + self.recycled.iter().map(|s| per_key(s)).sum::<usize>()
             + self.reorder.capacity() * std::mem::size_of::<(i64, K, E)>()
             + self.timers.capacity() * std::mem::size_of::<(i64, usize)>()
     }
@@ -371,11 +379,12 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 }
                 // Usually the newest event: append; otherwise insert after
                 // every event with the same or a smaller timestamp.
-                let at = if self.reorder.back().is_none_or(|b| b.0 <= timestamp) {
-                    self.reorder.len()
-                } else {
-                    self.reorder.partition_point(|e| e.0 <= timestamp)
-                };
+                let at =
+                    if self.reorder.back().is_none_or(|b| b.0 <= timestamp) {
+                        self.reorder.len()
+                    } else {
+                        self.reorder.partition_point(|e| e.0 <= timestamp)
+                    };
                 self.reorder.insert(at, (timestamp, key, event));
                 Ok(())
             }
@@ -383,7 +392,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 // Flink's processElement: advance to now, then process.
                 self.visit += 1;
                 let (slot, mut state) = self.state_for(key);
-                let result = self.process_in_visit(&mut state, event, timestamp, handler);
+                let result = self
+                    .process_in_visit(&mut state, event, timestamp, handler);
                 self.settle(slot, state);
                 result
             }
@@ -554,8 +564,11 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 break;
             }
             self.timers.pop();
-            let current =
-                self.keys.get(slot).and_then(|s| s.as_ref()).and_then(|s| s.due);
+            let current = self
+                .keys
+                .get(slot)
+                .and_then(|s| s.as_ref())
+                .and_then(|s| s.due);
             if current != Some(due) {
                 continue; // a stale entry: the key moved on or is gone
             }
@@ -563,7 +576,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             let mut state = self.keys[slot].take().expect("live key");
             let woken: SmallVec<[bool; 8]> =
                 state.patterns.iter_mut().map(|p| p.fire_timers(to)).collect();
-            let result = self.advance_runs(&mut state, to, Some(&woken), handler);
+            let result =
+                self.advance_runs(&mut state, to, Some(&woken), handler);
             self.settle(Some(slot), state);
             result?;
         }
@@ -626,7 +640,11 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
 
     /// Puts a key's state in its slot, entering the key in the table if
     /// needed.
-    fn store(&mut self, slot: Option<usize>, state: Box<KeyState<E, K>>) -> usize {
+    fn store(
+        &mut self,
+        slot: Option<usize>,
+        state: Box<KeyState<E, K>>,
+    ) -> usize {
         let slot = match slot {
             Some(slot) => slot,
             None => {
@@ -668,8 +686,10 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         self.counters.partial_matches =
             self.counters.partial_matches + live - state.live_partial;
         state.live_partial = live;
-        self.counters.peak_partial_matches =
-            self.counters.peak_partial_matches.max(self.counters.partial_matches);
+        self.counters.peak_partial_matches = self
+            .counters
+            .peak_partial_matches
+            .max(self.counters.partial_matches);
         // Timers may remain: Flink would visit the key, but with only start
         // runs left a visit changes nothing.
         let idle = state.buffer.is_empty()
@@ -750,14 +770,24 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             let ps = &mut state.patterns[i];
             result = ps
                 .runs
-                .process(&p.nfa, &mut state.buffer, &mut self.scratch, &mut incoming, &mut out)
+                .process(
+                    &p.nfa,
+                    &mut state.buffer,
+                    &mut self.scratch,
+                    &mut incoming,
+                    &mut out,
+                )
                 .map(|new_start| {
                     // Flink's processEvent: once a visit has started a
                     // partial match, every later event of the visit sets a
                     // window timer (processing time: a millisecond later).
                     ps.new_start |= new_start;
-                    if let Some(window) = p.nfa.window().filter(|_| ps.new_start) {
-                        ps.add_timer(ts.saturating_add(window).saturating_add(delay));
+                    if let Some(window) =
+                        p.nfa.window().filter(|_| ps.new_start)
+                    {
+                        ps.add_timer(
+                            ts.saturating_add(window).saturating_add(delay),
+                        );
                     }
                 });
             self.counters.matches += out.matches;

@@ -38,7 +38,9 @@
 use std::hash::Hash;
 use std::time::Duration;
 
-use super::operator::{Counters, Handler, KeyedOperator, PatternId, PatternOptions, TimeMode};
+use super::operator::{
+    Counters, Handler, KeyedOperator, PatternId, PatternOptions, TimeMode,
+};
 use crate::handler::{MatchContext, OutputTag, PatternHandler, SideOutputs};
 use crate::nfa::{Match, SkipError};
 use crate::pattern::Pattern;
@@ -59,7 +61,10 @@ impl<E> std::fmt::Debug for Watermarks<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.kind {
             WatermarkKind::Bounded { delay_ms, .. } => {
-                write!(f, "Watermarks::bounded_out_of_orderness({delay_ms} ms)")
+                write!(
+                    f,
+                    "Watermarks::bounded_out_of_orderness({delay_ms} ms)"
+                )
             }
             WatermarkKind::Custom(_) => f.write_str("Watermarks::custom"),
         }
@@ -151,8 +156,14 @@ impl<I: Iterator> Pipeline<I> {
     }
 
     /// Processing time on a caller's clock (for tests and replays).
-    pub fn processing_time_with(self, clock: impl FnMut() -> i64 + 'static) -> Timed<I> {
-        Timed { source: self.source, time: Time::Processing { clock: Box::new(clock) } }
+    pub fn processing_time_with(
+        self,
+        clock: impl FnMut() -> i64 + 'static,
+    ) -> Timed<I> {
+        Timed {
+            source: self.source,
+            time: Time::Processing { clock: Box::new(clock) },
+        }
     }
 }
 
@@ -208,7 +219,9 @@ pub struct Keyed<I: Iterator, K> {
 
 impl<I: Iterator, K> std::fmt::Debug for Keyed<I, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyed").field("patterns", &self.patterns.len()).finish()
+        f.debug_struct("Keyed")
+            .field("patterns", &self.patterns.len())
+            .finish()
     }
 }
 
@@ -246,15 +259,35 @@ struct Dispatch<E, K> {
 }
 
 impl<E, K> Handler<E, K> for Dispatch<E, K> {
-    fn on_match(&mut self, pattern: PatternId, key: &K, m: &Match<'_, E>, timestamp: i64) {
-        let mut ctx =
-            MatchContext { key, timestamp, watermark: self.watermark, side: &mut self.side };
+    fn on_match(
+        &mut self,
+        pattern: PatternId,
+        key: &K,
+        m: &Match<'_, E>,
+        timestamp: i64,
+    ) {
+        let mut ctx = MatchContext {
+            key,
+            timestamp,
+            watermark: self.watermark,
+            side: &mut self.side,
+        };
         self.handlers[pattern.index()].on_match(m, &mut ctx);
     }
 
-    fn on_timeout(&mut self, pattern: PatternId, key: &K, m: &Match<'_, E>, timestamp: i64) {
-        let mut ctx =
-            MatchContext { key, timestamp, watermark: self.watermark, side: &mut self.side };
+    fn on_timeout(
+        &mut self,
+        pattern: PatternId,
+        key: &K,
+        m: &Match<'_, E>,
+        timestamp: i64,
+    ) {
+        let mut ctx = MatchContext {
+            key,
+            timestamp,
+            watermark: self.watermark,
+            side: &mut self.side,
+        };
         self.handlers[pattern.index()].on_timeout(m, &mut ctx);
     }
 
@@ -285,7 +318,10 @@ where
 
     /// Sends late events (at or below the watermark) to `sink` instead of
     /// keeping them in the [`Report`].
-    pub fn late_data(mut self, sink: impl FnMut(&K, I::Item, i64) + 'static) -> Self {
+    pub fn late_data(
+        mut self,
+        sink: impl FnMut(&K, I::Item, i64) + 'static,
+    ) -> Self {
         self.late = Some(Box::new(sink));
         self
     }
@@ -373,7 +409,13 @@ impl<E, K: Hash + Eq + Clone> Driver<E, K> {
                 match watermarks.on_event(&event, ts) {
                     Some(wm) => {
                         self.out.watermark = self.out.watermark.max(wm);
-                        self.op.push_and_advance(k, event, ts, wm, &mut self.out)
+                        self.op.push_and_advance(
+                            k,
+                            event,
+                            ts,
+                            wm,
+                            &mut self.out,
+                        )
                     }
                     None => self.op.push(k, event, ts, &mut self.out),
                 }

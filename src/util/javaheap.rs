@@ -98,8 +98,7 @@ impl<T: HeapKey> JavaHeap<T> {
     fn sift_up(&mut self, mut k: usize) {
         while k > 0 {
             let parent = (k - 1) >> 1;
-            if self.items[k].heap_cmp(&self.items[parent]) != Ordering::Less
-            {
+            if self.items[k].heap_cmp(&self.items[parent]) != Ordering::Less {
                 break;
             }
             self.items.swap(k, parent);
@@ -119,8 +118,7 @@ impl<T: HeapKey> JavaHeap<T> {
             {
                 child = right;
             }
-            if self.items[k].heap_cmp(&self.items[child])
-                != Ordering::Greater
+            if self.items[k].heap_cmp(&self.items[child]) != Ordering::Greater
             {
                 break;
             }

@@ -95,6 +95,9 @@ fn run(a: &RunArgs) -> ExitCode {
     let out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut runner = SpecRunner::new(spec, out);
     let mut line_no = 0u64;
+    // With --lines: lines the regex skips, and lines it matched whose
+    // fields were bad (counted as invalid, like bad JSON lines).
+    let (mut unmatched, mut bad_fields) = (0u64, 0u64);
     let mut blocks = input::Blocks::new(input);
     loop {
         let block = match blocks.next_block() {
@@ -110,10 +113,16 @@ fn run(a: &RunArgs) -> ExitCode {
             let result = match &line_parser {
                 Some(p) => match p.to_json(line) {
                     Ok(Some(json)) => runner.push_line(line_no, &json),
-                    Ok(None) => Ok(()),
-                    Err(reason) => Err(RunError::Event(
-                        cepflow::spec::EventError::new(line_no, reason),
-                    )),
+                    Ok(None) => {
+                        unmatched += u64::from(!line.trim().is_empty());
+                        Ok(())
+                    }
+                    Err(reason) => {
+                        bad_fields += 1;
+                        Err(RunError::Event(cepflow::spec::EventError::new(
+                            line_no, reason,
+                        )))
+                    }
                 },
                 None => runner.push_line(line_no, line),
             };
@@ -135,9 +144,19 @@ fn run(a: &RunArgs) -> ExitCode {
     match runner.finish(a.flush_held) {
         Ok((summary, _)) => {
             let c = summary.counters;
+            let skipped = if line_parser.is_some() {
+                format!(", {unmatched} not matching --lines skipped")
+            } else {
+                String::new()
+            };
             eprintln!(
-                "cepflow: {} lines, {} invalid, {} late, {} matches, {} timeouts, peak {} partial matches",
-                summary.lines, summary.invalid, c.late, c.matches, c.timeouts, c.peak_partial_matches
+                "cepflow: {} lines, {} invalid{skipped}, {} late, {} matches, {} timeouts, peak {} partial matches",
+                summary.lines + bad_fields + unmatched,
+                summary.invalid + bad_fields,
+                c.late,
+                c.matches,
+                c.timeouts,
+                c.peak_partial_matches
             );
             ExitCode::SUCCESS
         }

@@ -25,7 +25,9 @@ use hashbrown::HashMap;
 use cepflow::nfa::{Incoming, Output, Runs, Scratch};
 use cepflow::runtime::{Handler, KeyedOperator, PatternId, TimeMode};
 use cepflow::{Match, Pattern, SharedBuffer};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BatchSize, Criterion, Throughput,
+};
 
 #[derive(Default)]
 struct Count(u64);
@@ -56,11 +58,14 @@ fn run_nfa<E, K: Hash + Eq>(
     let mut out = Count::default();
     for e in events {
         let t = ts(&e);
-        let (runs, buffer) =
-            keys.entry(key(&e)).or_insert_with(|| (Runs::new(nfa), SharedBuffer::new()));
-        runs.advance_time(nfa, buffer, &mut scratch, t, false, &mut out).expect("no throw");
+        let (runs, buffer) = keys
+            .entry(key(&e))
+            .or_insert_with(|| (Runs::new(nfa), SharedBuffer::new()));
+        runs.advance_time(nfa, buffer, &mut scratch, t, false, &mut out)
+            .expect("no throw");
         let mut incoming = Incoming::new(e, t);
-        runs.process(nfa, buffer, &mut scratch, &mut incoming, &mut out).expect("no throw");
+        runs.process(nfa, buffer, &mut scratch, &mut incoming, &mut out)
+            .expect("no throw");
         incoming.finish(buffer);
     }
     out.0
@@ -119,7 +124,14 @@ fn benches(c: &mut Criterion) {
     g.bench_function("W1_brute_force", |b| {
         b.iter_batched(
             || logins.clone(),
-            |evs| run_operator(std::slice::from_ref(&w1), evs, |e| e.user, |e| e.ts),
+            |evs| {
+                run_operator(
+                    std::slice::from_ref(&w1),
+                    evs,
+                    |e| e.user,
+                    |e| e.ts,
+                )
+            },
             BatchSize::LargeInput,
         )
     });
@@ -127,7 +139,14 @@ fn benches(c: &mut Criterion) {
     g.bench_function("W2_card_fraud", |b| {
         b.iter_batched(
             || txns.clone(),
-            |evs| run_operator(std::slice::from_ref(&w2), evs, |e| e.card, |e| e.ts),
+            |evs| {
+                run_operator(
+                    std::slice::from_ref(&w2),
+                    evs,
+                    |e| e.card,
+                    |e| e.ts,
+                )
+            },
             BatchSize::LargeInput,
         )
     });
@@ -157,7 +176,10 @@ fn check_counts(_: &mut Criterion) {
         408_242
     );
     let ticks = typed::ticks(1_000_000);
-    assert_eq!(run_nfa(&typed::rally(), ticks, |e| e.symbol, |e| e.ts), 105_309);
+    assert_eq!(
+        run_nfa(&typed::rally(), ticks, |e| e.symbol, |e| e.ts),
+        105_309
+    );
     let txns = typed::txns(1_000_000);
     assert_eq!(
         run_operator(&[typed::card_fraud()], txns, |e| e.card, |e| e.ts),
@@ -187,7 +209,8 @@ fn report_memory(_: &mut Criterion) {
         let mut peak = 0;
         for (i, e) in events.into_iter().enumerate() {
             let t = ts(&e);
-            op.push_and_advance(key(&e), e, t, t - 1, &mut out).expect("no throw");
+            op.push_and_advance(key(&e), e, t, t - 1, &mut out)
+                .expect("no throw");
             if i % 1_000 == 0 {
                 peak = peak.max(op.memory_usage());
             }
@@ -204,9 +227,21 @@ fn report_memory(_: &mut Criterion) {
         );
     }
     let n = typed::event_count();
-    sample("W1", &[typed::brute_force()], typed::logins(n), |e| e.user, |e| e.ts);
+    sample(
+        "W1",
+        &[typed::brute_force()],
+        typed::logins(n),
+        |e| e.user,
+        |e| e.ts,
+    );
     sample("W2", &[typed::card_fraud()], typed::txns(n), |e| e.card, |e| e.ts);
-    sample("W4", &typed::w4_patterns(), typed::logins(n), |e| e.user, |e| e.ts);
+    sample(
+        "W4",
+        &typed::w4_patterns(),
+        typed::logins(n),
+        |e| e.user,
+        |e| e.ts,
+    );
 }
 
 criterion_group!(engine, check_counts, report_memory, benches);

@@ -76,9 +76,9 @@ struct RawTick {
 }
 
 fn digits(s: &str) -> u32 {
-    s.bytes()
-        .filter(u8::is_ascii_digit)
-        .fold(0u32, |n, b| n.wrapping_mul(10).wrapping_add(u32::from(b - b'0')))
+    s.bytes().filter(u8::is_ascii_digit).fold(0u32, |n, b| {
+        n.wrapping_mul(10).wrapping_add(u32::from(b - b'0'))
+    })
 }
 
 fn ip(s: &str) -> u32 {
@@ -181,34 +181,76 @@ pub fn w4_patterns() -> Vec<Pattern<Login>> {
     let past = SkipStrategy::SkipPastLastEvent;
     vec![
         Ok(brute_force()),
-        Pattern::begin("fail").when(is(Fail)).next("success").when(is(Success))
-            .within(secs(10)).build(),
-        Pattern::begin("fail").when(is(Fail)).times(5)
-            .within(secs(300)).skip(past.clone()).build(),
-        Pattern::begin("login").when(is(Success))
-            .followed_by("other").when_iterative(|e: &Login, ctx| {
-                e.kind == Success && ctx.first("login").is_some_and(|l| l.ip != e.ip)
+        Pattern::begin("fail")
+            .when(is(Fail))
+            .next("success")
+            .when(is(Success))
+            .within(secs(10))
+            .build(),
+        Pattern::begin("fail")
+            .when(is(Fail))
+            .times(5)
+            .within(secs(300))
+            .skip(past.clone())
+            .build(),
+        Pattern::begin("login")
+            .when(is(Success))
+            .followed_by("other")
+            .when_iterative(|e: &Login, ctx| {
+                e.kind == Success
+                    && ctx.first("login").is_some_and(|l| l.ip != e.ip)
             })
-            .within(secs(1800)).skip(past.clone()).build(),
-        Pattern::begin("login").when(is(Success)).next("logout").when(is(Logout))
-            .within(secs(5)).build(),
-        Pattern::begin("login").when(is(Success))
-            .not_followed_by("logout").when(is(Logout))
-            .followed_by("again").when(is(Success))
-            .within(secs(600)).skip(past.clone()).build(),
-        Pattern::begin("fails").when(is(Fail)).one_or_more().consecutive()
-            .next("success").when(is(Success))
-            .within(secs(60)).skip(past.clone()).build(),
-        Pattern::begin("fail").when(is(Fail)).followed_by("logout").when(is(Logout))
-            .within(secs(120)).build(),
-        Pattern::begin("fails").when(is(Fail)).times(2).consecutive()
-            .followed_by_any("success").when(is(Success))
-            .within(secs(30)).build(),
-        Pattern::begin("out").when(is(Logout))
-            .followed_by("fail").when_iterative(|e: &Login, ctx| {
-                e.kind == Fail && ctx.first("out").is_some_and(|o| o.ip != e.ip)
+            .within(secs(1800))
+            .skip(past.clone())
+            .build(),
+        Pattern::begin("login")
+            .when(is(Success))
+            .next("logout")
+            .when(is(Logout))
+            .within(secs(5))
+            .build(),
+        Pattern::begin("login")
+            .when(is(Success))
+            .not_followed_by("logout")
+            .when(is(Logout))
+            .followed_by("again")
+            .when(is(Success))
+            .within(secs(600))
+            .skip(past.clone())
+            .build(),
+        Pattern::begin("fails")
+            .when(is(Fail))
+            .one_or_more()
+            .consecutive()
+            .next("success")
+            .when(is(Success))
+            .within(secs(60))
+            .skip(past.clone())
+            .build(),
+        Pattern::begin("fail")
+            .when(is(Fail))
+            .followed_by("logout")
+            .when(is(Logout))
+            .within(secs(120))
+            .build(),
+        Pattern::begin("fails")
+            .when(is(Fail))
+            .times(2)
+            .consecutive()
+            .followed_by_any("success")
+            .when(is(Success))
+            .within(secs(30))
+            .build(),
+        Pattern::begin("out")
+            .when(is(Logout))
+            .followed_by("fail")
+            .when_iterative(|e: &Login, ctx| {
+                e.kind == Fail
+                    && ctx.first("out").is_some_and(|o| o.ip != e.ip)
             })
-            .within(secs(60)).skip(past).build(),
+            .within(secs(60))
+            .skip(past)
+            .build(),
     ]
     .into_iter()
     .map(|p| p.expect("W4 pattern"))

@@ -400,6 +400,23 @@ impl Runs {
             scratch.retained = retained;
         }
         self.partial.clear();
+        self.install(nfa, buffer, scratch, next, potential, deadline, out)
+            .map(|()| new_start)
+    }
+
+    /// Makes `next` the live runs and emits the matches `potential` (and
+    /// the held ones) may release; hands the heaps back to the scratch.
+    #[allow(clippy::too_many_arguments)]
+    fn install<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        mut next: JavaHeap<Run>,
+        mut potential: JavaHeap<Run>,
+        deadline: i64,
+        out: &mut O,
+    ) -> Result<(), SkipError> {
         std::mem::swap(&mut self.partial, &mut next);
         self.min_deadline = deadline;
         let result = self.emit_matches(
@@ -412,7 +429,7 @@ impl Runs {
         );
         scratch.next = next;
         scratch.potential = potential;
-        result.map(|()| new_start)
+        result
     }
 
     /// Emits the matches a skip strategy is holding back, in start order,
@@ -493,19 +510,7 @@ impl Runs {
             }
             buffer.release(run.node);
         }
-        std::mem::swap(&mut self.partial, &mut next);
-        self.min_deadline = deadline;
-        let result = self.emit_matches(
-            nfa,
-            buffer,
-            scratch,
-            &mut potential,
-            false,
-            out,
-        );
-        scratch.next = next;
-        scratch.potential = potential;
-        result
+        self.install(nfa, buffer, scratch, next, potential, deadline, out)
     }
 
     /// Flink's `processMatchesAccordingToSkipStrategy`.

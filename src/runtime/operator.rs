@@ -221,6 +221,19 @@ struct Emit<'h, H, K> {
     timeouts: u64,
 }
 
+impl<'h, H, K> Emit<'h, H, K> {
+    /// Output of pattern number `pattern` for `key`, at `timestamp`.
+    fn new(
+        handler: &'h mut H,
+        pattern: usize,
+        key: &'h K,
+        timestamp: i64,
+    ) -> Self {
+        let pattern = PatternId(u32::try_from(pattern).unwrap_or(u32::MAX));
+        Self { handler, pattern, key, timestamp, matches: 0, timeouts: 0 }
+    }
+}
+
 impl<E, K, H: Handler<E, K>> Output<E> for Emit<'_, H, K> {
     fn on_match(&mut self, m: &Match<'_, E>) {
         self.matches += 1;
@@ -477,14 +490,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 if !p.active || result.is_err() {
                     continue;
                 }
-                let mut out = Emit {
-                    handler,
-                    pattern: PatternId(i as u32),
-                    key: &state.key,
-                    timestamp: self.watermark,
-                    matches: 0,
-                    timeouts: 0,
-                };
+                let mut out =
+                    Emit::new(handler, i, &state.key, self.watermark);
                 result = state.patterns[i].runs.flush_held(
                     &p.nfa,
                     &mut state.buffer,
@@ -723,14 +730,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             if !p.active || only.is_some_and(|o| !o[i]) {
                 continue;
             }
-            let mut out = Emit {
-                handler,
-                pattern: PatternId(i as u32),
-                key: &state.key,
-                timestamp: ts,
-                matches: 0,
-                timeouts: 0,
-            };
+            let mut out = Emit::new(handler, i, &state.key, ts);
             state.patterns[i].runs.advance_time(
                 &p.nfa,
                 &mut state.buffer,
@@ -759,14 +759,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             if !p.active || result.is_err() {
                 continue;
             }
-            let mut out = Emit {
-                handler,
-                pattern: PatternId(i as u32),
-                key: &state.key,
-                timestamp: ts,
-                matches: 0,
-                timeouts: 0,
-            };
+            let mut out = Emit::new(handler, i, &state.key, ts);
             let ps = &mut state.patterns[i];
             result = ps
                 .runs

@@ -468,18 +468,7 @@ impl<E> Compiler<'_, E> {
         let current = self.current;
         let mut last_sink = sink;
         self.set_first_of_loop(false);
-        let until = self.st(current).until.clone();
-        let inner_ignore = extend_with_until(
-            self.inner_ignore_condition(current),
-            until.as_ref(),
-            false,
-        );
-        let take = extend_with_until(
-            Some(self.take_condition(current)),
-            until.as_ref(),
-            true,
-        )
-        .unwrap_or_else(Condition::always);
+        let (until, inner_ignore, take) = self.loop_conditions(current);
         if self.is_greedy(current) && from != to {
             if until.is_some() {
                 let copy = self.copy(sink);
@@ -652,18 +641,7 @@ impl<E> Compiler<'_, E> {
         if self.st(current).is_group {
             return self.create_looping_group_pattern_state(current, sink);
         }
-        let until = self.st(current).until.clone();
-        let ignore = extend_with_until(
-            self.inner_ignore_condition(current),
-            until.as_ref(),
-            false,
-        );
-        let take = extend_with_until(
-            Some(self.take_condition(current)),
-            until.as_ref(),
-            true,
-        )
-        .unwrap_or_else(Condition::always);
+        let (until, ignore, take) = self.loop_conditions(current);
         let proceed_cond = self.true_function();
         let looping = self.create_state(StateKind::Normal, true);
         if self.is_greedy(current) {
@@ -702,6 +680,28 @@ impl<E> Compiler<'_, E> {
             self.add_stop_state_to_looping(ignore_state);
         }
         looping
+    }
+
+    /// A looping or times stage's `until`, and its inner ignore and take
+    /// conditions extended with it (as Flink's `createTimesState` and
+    /// `createLooping` both compute them).
+    fn loop_conditions(
+        &self,
+        id: StageId,
+    ) -> (Option<Condition<E>>, Option<Condition<E>>, Condition<E>) {
+        let until = self.st(id).until.clone();
+        let ignore = extend_with_until(
+            self.inner_ignore_condition(id),
+            until.as_ref(),
+            false,
+        );
+        let take = extend_with_until(
+            Some(self.take_condition(id)),
+            until.as_ref(),
+            true,
+        )
+        .unwrap_or_else(Condition::always);
+        (until, ignore, take)
     }
 
     fn inner_ignore_condition(&self, id: StageId) -> Option<Condition<E>> {

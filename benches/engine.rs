@@ -1,8 +1,9 @@
 //! Criterion benches of the engine on the workloads of
 //! `shared/bench/workloads.md`, through the typed API.
 //!
-//! * `nfa/*`: one `Runs` + `SharedBuffer` per key in a plain hash map,
-//!   time advanced before each event (the single-partition API).
+//! * `nfa/*`: one `Runs` per key in a plain hash map and one
+//!   `SharedBuffer` for all keys (as the operator keeps them), time
+//!   advanced before each event (the single-partition API).
 //! * `operator/*`: the keyed operator in event time, with a watermark
 //!   after every event (Flink's setting in `shared/bench/flink`).
 //!
@@ -53,20 +54,19 @@ fn run_nfa<E, K: Hash + Eq>(
     ts: impl Fn(&E) -> i64,
 ) -> u64 {
     let nfa = pattern.nfa();
-    let mut keys: HashMap<K, (Runs, SharedBuffer<E>)> = HashMap::new();
+    let mut keys: HashMap<K, Runs> = HashMap::new();
+    let mut buffer = SharedBuffer::new();
     let mut scratch = Scratch::new();
     let mut out = Count::default();
     for e in events {
         let t = ts(&e);
-        let (runs, buffer) = keys
-            .entry(key(&e))
-            .or_insert_with(|| (Runs::new(nfa), SharedBuffer::new()));
-        runs.advance_time(nfa, buffer, &mut scratch, t, false, &mut out)
+        let runs = keys.entry(key(&e)).or_insert_with(|| Runs::new(nfa));
+        runs.advance_time(nfa, &mut buffer, &mut scratch, t, false, &mut out)
             .expect("no throw");
         let mut incoming = Incoming::new(e, t);
-        runs.process(nfa, buffer, &mut scratch, &mut incoming, &mut out)
+        runs.process(nfa, &mut buffer, &mut scratch, &mut incoming, &mut out)
             .expect("no throw");
-        incoming.finish(buffer);
+        incoming.finish(&mut buffer);
     }
     out.0
 }

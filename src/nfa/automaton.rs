@@ -51,6 +51,9 @@ pub(crate) struct State<E> {
     /// state.
     pub(crate) stage: Option<StageId>,
     pub(crate) kind: StateKind,
+    /// Whether some transition is a proceed (epsilon) edge: states
+    /// without one decide on their own transitions, no graph walk.
+    pub(crate) has_proceed: bool,
     pub(crate) transitions: Vec<Transition<E>>,
     /// A `previous_and_current` window on this state (Flink's
     /// `windowTimes` entry), possibly zero or negative (= none).

@@ -9,7 +9,8 @@
 //! one 16-byte node. Extraction is a walk back along one chain, so it
 //! always yields exactly one path, with no version compatibility checks.
 //! Nodes and events are reference counted and freed the moment nothing
-//! reaches them; freed slots are reused, so a key in steady state does
+//! reaches them; freed slots are reused (the free lists are threaded
+//! through the freed slots themselves), so a buffer in steady state does
 //! not allocate.
 
 use crate::util::ids::{EventId, NodeId, StageId};
@@ -18,16 +19,20 @@ use crate::util::ids::{EventId, NodeId, StageId};
 struct EventSlot<E> {
     value: Option<E>,
     timestamp: i64,
-    /// Arrival order within the key (Flink's per-timestamp `EventId.id`
-    /// orders the same way).
+    /// Arrival order (Flink's per-timestamp `EventId.id` orders the events
+    /// of a key the same way).
     seq: u64,
     refs: u32,
+    /// While the slot is free: the next free slot.
+    next_free: Option<EventId>,
 }
 
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Node {
     event: EventId,
     stage: StageId,
+    /// The previous node of the chain; while the node is free, the next
+    /// free node.
     previous: Option<NodeId>,
     refs: u32,
 }
@@ -36,14 +41,15 @@ struct Node {
 /// (Flink's `EventId` order).
 pub(crate) type EventOrder = (i64, u64);
 
-/// Events and partial-match chains of one key, shared by all the patterns
-/// that run on the key.
+/// Events and partial-match chains, shared by all the patterns and runs
+/// that use it: one key's (a [`Partition`](crate::Partition)) or every
+/// key's (the keyed operator keeps one for all keys).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SharedBuffer<E> {
     events: Vec<EventSlot<E>>,
-    free_events: Vec<EventId>,
+    free_events: Option<EventId>,
     nodes: Vec<Node>,
-    free_nodes: Vec<NodeId>,
+    free_nodes: Option<NodeId>,
     next_seq: u64,
     live_events: usize,
     live_nodes: usize,
@@ -53,9 +59,9 @@ impl<E> Default for SharedBuffer<E> {
     fn default() -> Self {
         Self {
             events: Vec::new(),
-            free_events: Vec::new(),
+            free_events: None,
             nodes: Vec::new(),
-            free_nodes: Vec::new(),
+            free_nodes: None,
             next_seq: 0,
             live_events: 0,
             live_nodes: 0,
@@ -88,9 +94,7 @@ impl<E> SharedBuffer<E> {
     /// owned by the events themselves).
     pub fn memory_usage(&self) -> usize {
         self.events.capacity() * std::mem::size_of::<EventSlot<E>>()
-            + self.free_events.capacity() * 4
             + self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.free_nodes.capacity() * 4
     }
 
     /// Stores an event, pinned: it lives until [`unpin`](Self::unpin) and
@@ -102,10 +106,18 @@ impl<E> SharedBuffer<E> {
     ) -> EventId {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = EventSlot { value: Some(value), timestamp, seq, refs: 1 };
+        let slot = EventSlot {
+            value: Some(value),
+            timestamp,
+            seq,
+            refs: 1,
+            next_free: None,
+        };
         self.live_events += 1;
-        if let Some(id) = self.free_events.pop() {
-            self.events[id.as_usize()] = slot;
+        if let Some(id) = self.free_events {
+            let free = &mut self.events[id.as_usize()];
+            self.free_events = free.next_free;
+            *free = slot;
             id
         } else {
             self.events.push(slot);
@@ -124,8 +136,9 @@ impl<E> SharedBuffer<E> {
         slot.refs -= 1;
         if slot.refs == 0 {
             slot.value = None;
+            slot.next_free = self.free_events;
+            self.free_events = Some(id);
             self.live_events -= 1;
-            self.free_events.push(id);
         }
     }
 
@@ -160,8 +173,10 @@ impl<E> SharedBuffer<E> {
         self.events[event.as_usize()].refs += 1;
         let node = Node { event, stage, previous, refs: 1 };
         self.live_nodes += 1;
-        if let Some(id) = self.free_nodes.pop() {
-            self.nodes[id.as_usize()] = node;
+        if let Some(id) = self.free_nodes {
+            let free = &mut self.nodes[id.as_usize()];
+            self.free_nodes = free.previous;
+            *free = node;
             id
         } else {
             self.nodes.push(node);
@@ -189,8 +204,9 @@ impl<E> SharedBuffer<E> {
                 return;
             }
             let (event, previous) = (n.event, n.previous);
+            n.previous = self.free_nodes;
+            self.free_nodes = Some(id);
             self.live_nodes -= 1;
-            self.free_nodes.push(id);
             self.release_event(event);
             next = previous;
         }

@@ -803,6 +803,10 @@ impl<E> Compiler<'_, E> {
                 name: s.name,
                 stage: s.stage,
                 kind: s.kind,
+                has_proceed: s
+                    .transitions
+                    .iter()
+                    .any(|t| t.0 == Action::Proceed),
                 transitions: s
                     .transitions
                     .into_iter()

@@ -204,6 +204,7 @@ impl ConditionCache {
         self.run_stamp += 1;
     }
 
+    #[inline]
     fn eval<E>(
         &mut self,
         nfa: &Nfa<E>,
@@ -241,6 +242,14 @@ impl ConditionCache {
 }
 
 /// The partial matches of one pattern for one key (Flink's `NFAState`).
+///
+/// Flink's queue always holds the start run. Here an empty queue stands
+/// for the queue holding only the start run, so an idle key's runs own no
+/// memory and can be recognised without reading any: the start run is
+/// materialised when some event starts a partial match, and the queue is
+/// emptied again when only the start run is left. The start run is the
+/// unique largest entry, so the real queue is `[start]` exactly when its
+/// length is one.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Runs {
     partial: JavaHeap<Run>,
@@ -255,10 +264,9 @@ pub struct Runs {
 impl Runs {
     /// The runs of a fresh key: just the start run.
     pub fn new<E>(nfa: &Nfa<E>) -> Self {
-        let mut partial = JavaHeap::default();
-        partial.add(Run::start(nfa.start));
+        let _ = nfa;
         Self {
-            partial,
+            partial: JavaHeap::default(),
             completed: JavaHeap::default(),
             min_deadline: i64::MAX,
         }
@@ -266,16 +274,15 @@ impl Runs {
 
     /// Whether only the start run is left: the key holds nothing for this
     /// pattern and may be dropped.
+    #[inline]
     pub fn is_idle(&self) -> bool {
-        self.completed.is_empty()
-            && self.partial.len() == 1
-            && self.partial.as_slice()[0].node.is_none()
+        self.partial.is_empty() && self.completed.is_empty()
     }
 
     /// Partial matches alive, not counting the start run.
     pub fn partial_count(&self) -> usize {
-        // The start run is always there: it is re-created on every event
-        // and no strategy prunes it (it has no start event).
+        // The start run is in every materialised queue: it is re-created
+        // on every event and no strategy prunes it (it has no start event).
         self.partial.len().saturating_sub(1)
     }
 
@@ -308,14 +315,23 @@ impl Runs {
 
     /// Releases every run's events from the buffer, leaving the start run.
     pub fn clear<E>(&mut self, nfa: &Nfa<E>, buffer: &mut SharedBuffer<E>) {
+        let _ = nfa;
         for run in self.partial.drain_in_array_order() {
             buffer.release(run.node);
         }
         for run in self.completed.drain_in_array_order() {
             buffer.release(run.node);
         }
-        self.partial.add(Run::start(nfa.start));
         self.min_deadline = i64::MAX;
+    }
+
+    /// Empties a queue that holds only the start run (see the type docs).
+    #[inline]
+    fn normalise(&mut self) {
+        if self.partial.len() == 1 {
+            debug_assert_eq!(self.partial.as_slice()[0].start_seq, NO_SEQ);
+            self.partial.clear();
+        }
     }
 
     /// Feeds one event to every run (Flink's `NFA.process`): completed
@@ -339,13 +355,10 @@ impl Runs {
         let mut new_start = false;
         let mut deadline = i64::MAX;
         scratch.conditions.start_event(nfa);
-        if self.partial.len() == 1
-            && self.completed.is_empty()
-            && self.partial.as_slice()[0].start_seq == NO_SEQ
-        {
+        let start = Run::start(nfa.start);
+        if self.partial.is_empty() {
             // Only the start run (most keys, most of the time): if the
             // event starts nothing, the runs stay exactly as they are.
-            let start = self.partial.as_slice()[0];
             decision_graph(nfa, buffer, scratch, start, event);
             if !scratch.edges.iter().any(|e| e.0 == Action::Take) {
                 return Ok(false);
@@ -355,8 +368,9 @@ impl Runs {
         let mut potential = std::mem::take(&mut scratch.potential);
         next.clear();
         potential.clear();
-        for i in 0..self.partial.len() {
-            let run = self.partial.as_slice()[i];
+        // An empty queue is the queue [start].
+        for i in 0..self.partial.len().max(1) {
+            let run = self.partial.as_slice().get(i).copied().unwrap_or(start);
             let mut new_runs = std::mem::take(&mut scratch.new_runs);
             new_runs.clear();
             compute_next_states(
@@ -427,6 +441,7 @@ impl Runs {
             false,
             out,
         );
+        self.normalise();
         scratch.next = next;
         scratch.potential = potential;
         result
@@ -447,7 +462,10 @@ impl Runs {
         out: &mut O,
     ) -> Result<(), SkipError> {
         let mut none = JavaHeap::default();
-        self.emit_matches(nfa, buffer, scratch, &mut none, true, out)
+        let result =
+            self.emit_matches(nfa, buffer, scratch, &mut none, true, out);
+        self.normalise();
+        result
     }
 
     /// Expires runs whose window has passed at `timestamp` (Flink's
@@ -670,12 +688,18 @@ fn compute_next_states<E>(
 ) {
     decision_graph(nfa, buffer, scratch, run, event);
     let is_start = nfa.state(run.state).kind == StateKind::Start;
+    // The first run that keeps the old chain inherits the old run's
+    // reference to it instead of retaining and then releasing it.
+    let mut inherited = false;
     for i in 0..scratch.edges.len() {
         let (action, source, target) = scratch.edges[i];
         match action {
             Action::Ignore => {
                 if !is_start {
-                    buffer.retain(run.node);
+                    if inherited {
+                        buffer.retain(run.node);
+                    }
+                    inherited = true;
                     out.push(Run { state: target, ..run });
                 }
             }
@@ -711,7 +735,9 @@ fn compute_next_states<E>(
     if is_start {
         out.push(Run::start(run.state));
     }
-    buffer.release(run.node);
+    if !inherited {
+        buffer.release(run.node);
+    }
 }
 
 /// Flink's `createDecisionGraph`: follows proceed edges whose condition
@@ -732,6 +758,16 @@ fn decision_graph<E>(
     let value = event.get(buffer);
     scratch.conditions.start_run();
     scratch.edges.clear();
+    let state = nfa.state(run.state);
+    if !state.has_proceed {
+        // No epsilon edge: the graph is this state's own transitions.
+        for t in &state.transitions {
+            if scratch.conditions.eval(nfa, &t.program, value, &ctx) {
+                scratch.edges.push((t.action, t.source, t.target));
+            }
+        }
+        return;
+    }
     scratch.stack.clear();
     scratch.stack.push(run.state);
     let mut steps = 0;
@@ -761,6 +797,9 @@ fn final_after_proceed<E>(
     event: &Incoming<E>,
     from: StateId,
 ) -> Option<StateId> {
+    if !nfa.state(from).has_proceed {
+        return None;
+    }
     let ctx = Context {
         buffer,
         node: run.node,

@@ -135,9 +135,8 @@ impl PatternKeyState {
     }
 }
 
-struct KeyState<E, K> {
+struct KeyState<K> {
     key: K,
-    buffer: SharedBuffer<E>,
     patterns: Vec<PatternKeyState>,
     /// The time this key's timer entry is set for.
     due: Option<i64>,
@@ -179,11 +178,15 @@ pub struct KeyedOperator<E, K> {
     mode: TimeMode,
     patterns: Vec<PatternSlot<E>>,
     index: HashMap<K, usize>,
+    /// Events and partial-match chains of every key. One buffer for all
+    /// keys: a key owns no vectors of its own, and the slots a match
+    /// frees are the next ones any key takes (hot in cache).
+    buffer: SharedBuffer<E>,
     /// Boxed so that taking a key's state out for a visit and putting it
     /// back moves a pointer, not the whole state.
-    keys: Vec<Option<Box<KeyState<E, K>>>>,
+    keys: Vec<Option<Box<KeyState<K>>>>,
     free_slots: Vec<usize>,
-    recycled: Vec<Box<KeyState<E, K>>>,
+    recycled: Vec<Box<KeyState<K>>>,
     /// Events waiting for the watermark, sorted by (timestamp, arrival).
     /// One buffer for all keys: releasing in this order gives every key
     /// its events in Flink's order, and a key holds no state for events
@@ -253,6 +256,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             mode,
             patterns: Vec::new(),
             index: HashMap::new(),
+            buffer: SharedBuffer::new(),
             keys: Vec::new(),
             free_slots: Vec::new(),
             recycled: Vec::new(),
@@ -315,7 +319,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             let dropped = p.runs.partial_count() as u64;
             live += dropped;
             state.live_partial -= dropped;
-            p.runs.clear(&old, &mut state.buffer);
+            p.runs.clear(&old, &mut self.buffer);
             *p = PatternKeyState::new(new_nfa);
         }
         for state in &mut self.recycled {
@@ -351,15 +355,15 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// Heap bytes held by keyed state (approximate): key table, per-key
     /// buffers and runs, reorder buffer.
     pub fn memory_usage(&self) -> usize {
-        let per_key = |s: &KeyState<E, K>| {
-            std::mem::size_of::<KeyState<E, K>>()
-                + s.buffer.memory_usage()
+        let per_key = |s: &KeyState<K>| {
+            std::mem::size_of::<KeyState<K>>()
                 + s.patterns.capacity()
                     * std::mem::size_of::<PatternKeyState>()
         };
-        self.index.capacity() * (std::mem::size_of::<(K, usize)>() + 1)
+        self.buffer.memory_usage()
+            + self.index.capacity() * (std::mem::size_of::<(K, usize)>() + 1)
             + self.keys.capacity()
-                * std::mem::size_of::<Option<Box<KeyState<E, K>>>>()
+                * std::mem::size_of::<Option<Box<KeyState<K>>>>()
             + self.keys.iter().flatten().map(|s| per_key(s)).sum::<usize>()
             + self.recycled.iter().map(|s| per_key(s)).sum::<usize>()
             + self.reorder.capacity() * std::mem::size_of::<(i64, K, E)>()
@@ -494,7 +498,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     Emit::new(handler, i, &state.key, self.watermark);
                 result = state.patterns[i].runs.flush_held(
                     &p.nfa,
-                    &mut state.buffer,
+                    &mut self.buffer,
                     &mut self.scratch,
                     &mut out,
                 );
@@ -526,8 +530,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         {
             let (slot, mut state) = self.state_for(key);
             result = self.process_in_visit(&mut state, event, ts, handler);
-            let idle = state.buffer.is_empty()
-                && state.patterns.iter().all(|p| p.runs.is_idle());
+            let idle = state.patterns.iter().all(|p| p.runs.is_idle());
             if idle && slot.is_none() {
                 // An event that started nothing on a key with nothing: the
                 // visit's last step would change nothing either.
@@ -596,7 +599,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// to the visit).
     fn process_in_visit<H: Handler<E, K>>(
         &mut self,
-        state: &mut KeyState<E, K>,
+        state: &mut KeyState<K>,
         event: E,
         ts: i64,
         handler: &mut H,
@@ -617,7 +620,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
 
     /// A key's state: its own, or a fresh (recycled) one that is not in
     /// the table yet.
-    fn state_for(&mut self, key: K) -> (Option<usize>, Box<KeyState<E, K>>) {
+    fn state_for(&mut self, key: K) -> (Option<usize>, Box<KeyState<K>>) {
         if let Some(&slot) = self.index.get(&key) {
             // OK because indexed slots are live between visits.
             return (Some(slot), self.keys[slot].take().expect("live key"));
@@ -629,7 +632,6 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             }
             None => Box::new(KeyState {
                 key,
-                buffer: SharedBuffer::new(),
                 patterns: self
                     .patterns
                     .iter()
@@ -650,13 +652,18 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     fn store(
         &mut self,
         slot: Option<usize>,
-        state: Box<KeyState<E, K>>,
+        state: Box<KeyState<K>>,
     ) -> usize {
         let slot = match slot {
             Some(slot) => slot,
             None => {
                 let slot = self.free_slots.pop().unwrap_or_else(|| {
                     self.keys.push(None);
+                    // Room for every slot to be freed, reserved as keys
+                    // arrive (which allocates anyway), so dropping an idle
+                    // key never allocates.
+                    let want = self.keys.len() - self.free_slots.len();
+                    self.free_slots.reserve(want);
                     self.keys.len() - 1
                 });
                 self.index.insert(state.key.clone(), slot);
@@ -667,8 +674,11 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         slot
     }
 
-    fn recycle(&mut self, mut state: Box<KeyState<E, K>>) {
+    fn recycle(&mut self, mut state: Box<KeyState<K>>) {
         if self.recycled.len() < RECYCLE_LIMIT {
+            // The pool's whole size at once, so recycling never grows it
+            // one allocation at a time on the event path.
+            self.recycled.reserve_exact(RECYCLE_LIMIT - self.recycled.len());
             state.due = None;
             state.live_partial = 0;
             for p in &mut state.patterns {
@@ -681,7 +691,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// After a visit: updates the counters, then drops an idle key (its
     /// state goes to the recycling pool) or stores it and re-arms its
     /// timer. `slot` is `None` for a key not in the table yet.
-    fn settle(&mut self, slot: Option<usize>, mut state: Box<KeyState<E, K>>) {
+    fn settle(&mut self, slot: Option<usize>, mut state: Box<KeyState<K>>) {
         let mut live = 0;
         let mut due: Option<i64> = None;
         for p in &state.patterns {
@@ -699,8 +709,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             .max(self.counters.partial_matches);
         // Timers may remain: Flink would visit the key, but with only start
         // runs left a visit changes nothing.
-        let idle = state.buffer.is_empty()
-            && state.patterns.iter().all(|p| p.runs.is_idle());
+        let idle = state.patterns.iter().all(|p| p.runs.is_idle());
         if idle {
             if let Some(slot) = slot {
                 self.index.remove(&state.key);
@@ -721,7 +730,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
 
     fn advance_runs<H: Handler<E, K>>(
         &mut self,
-        state: &mut KeyState<E, K>,
+        state: &mut KeyState<K>,
         ts: i64,
         only: Option<&[bool]>,
         handler: &mut H,
@@ -733,7 +742,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             let mut out = Emit::new(handler, i, &state.key, ts);
             state.patterns[i].runs.advance_time(
                 &p.nfa,
-                &mut state.buffer,
+                &mut self.buffer,
                 &mut self.scratch,
                 ts,
                 p.options.timeouts,
@@ -747,7 +756,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
 
     fn process_event<H: Handler<E, K>>(
         &mut self,
-        state: &mut KeyState<E, K>,
+        state: &mut KeyState<K>,
         event: E,
         ts: i64,
         handler: &mut H,
@@ -765,7 +774,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 .runs
                 .process(
                     &p.nfa,
-                    &mut state.buffer,
+                    &mut self.buffer,
                     &mut self.scratch,
                     &mut incoming,
                     &mut out,
@@ -785,7 +794,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 });
             self.counters.matches += out.matches;
         }
-        incoming.finish(&mut state.buffer);
+        incoming.finish(&mut self.buffer);
         result
     }
 }

@@ -3,6 +3,9 @@
 //! The engine addresses everything (stages, NFA states, buffer nodes,
 //! events) by dense integer ids rather than names or pointers, so per-key
 //! state is a few plain vectors and comparisons are integer compares.
+//! Each id stores its index plus one in a `NonZeroU32`, so an
+//! `Option<Id>` is four bytes, as small as the id itself (runs and buffer
+//! nodes hold optional ids).
 
 macro_rules! index_type {
     ($(#[$attr:meta])* $name:ident) => {
@@ -11,7 +14,7 @@ macro_rules! index_type {
             Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
             serde::Serialize, serde::Deserialize,
         )]
-        pub struct $name(u32);
+        pub struct $name(std::num::NonZeroU32);
 
         impl $name {
             /// The largest representable id.
@@ -21,8 +24,8 @@ macro_rules! index_type {
             #[inline]
             pub fn new(index: usize) -> Option<Self> {
                 if index <= Self::MAX {
-                    // OK because index <= u32::MAX - 1.
-                    Some(Self(index as u32))
+                    // OK because index + 1 <= u32::MAX.
+                    std::num::NonZeroU32::new(index as u32 + 1).map(Self)
                 } else {
                     None
                 }
@@ -50,7 +53,7 @@ macro_rules! index_type {
             /// The id as a vector index.
             #[inline]
             pub fn as_usize(self) -> usize {
-                self.0 as usize
+                (self.0.get() - 1) as usize
             }
         }
     };
@@ -73,3 +76,18 @@ index_type!(
     /// An event stored in a per-key shared buffer.
     EventId
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_optional_ids_cost_nothing() {
+        for i in [0, 1, 41, NodeId::MAX] {
+            assert_eq!(NodeId::must(i).as_usize(), i);
+        }
+        assert!(NodeId::new(NodeId::MAX + 1).is_none());
+        assert_eq!(std::mem::size_of::<Option<NodeId>>(), 4);
+        assert!(StateId::must(1) < StateId::must(2));
+    }
+}

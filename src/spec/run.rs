@@ -1,9 +1,10 @@
 //! Runs a spec over JSON Lines: the engine behind `cepflow run`.
 
+use std::hash::BuildHasher;
 use std::io::{self, Write};
 use std::rc::Rc;
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::{DefaultHashBuilder, HashMap, HashSet};
 
 use super::error::EventError;
 use super::event::{EventParser, JsonEvent, KeyRef};
@@ -54,66 +55,87 @@ impl From<SkipError> for RunError {
 }
 
 /// A partition key: the canonical JSON text of the key field's value
-/// (serde_json's `Value::to_string`). Short keys are kept inline (no
-/// allocation per event, and hashing and comparing them reads no other
-/// memory); longer ones share one allocation per key.
+/// (serde_json's `Value::to_string`), with its hash.
+///
+/// The operator hashes the key of every event it releases; the hash is
+/// computed once, when the line is read, so that lookup hashes one word
+/// instead of the text. It is seeded at random per runner (by [`Keys`]),
+/// as the operator's own hasher is, so keys from the input cannot be
+/// chosen to collide.
 #[derive(Clone, Debug)]
-enum Key {
+struct Key {
+    hash: u64,
+    text: KeyText,
+}
+
+/// A key's text. Short keys are kept inline (no allocation per event,
+/// and comparing them reads no other memory); longer ones share one
+/// allocation per key.
+#[derive(Clone, Debug)]
+enum KeyText {
     Inline { len: u8, bytes: [u8; INLINE_KEY] },
     Shared(Rc<[u8]>),
 }
 
-/// The longest key kept inline (the enum is then 24 bytes).
+/// The longest key kept inline (the text is then 24 bytes).
 const INLINE_KEY: usize = 22;
 
 impl Key {
-    fn new(text: &[u8]) -> Key {
-        match u8::try_from(text.len()) {
+    /// The key for `text`, hashed by `hasher` (every key of one runner
+    /// must use the same one).
+    fn new(text: &[u8], hasher: &DefaultHashBuilder) -> Key {
+        let text = match u8::try_from(text.len()) {
             Ok(len) if text.len() <= INLINE_KEY => {
                 let mut bytes = [0; INLINE_KEY];
                 bytes[..text.len()].copy_from_slice(text);
-                Key::Inline { len, bytes }
+                KeyText::Inline { len, bytes }
             }
-            _ => Key::Shared(text.into()),
-        }
+            _ => KeyText::Shared(text.into()),
+        };
+        Key { hash: hasher.hash_one(text.as_bytes()), text }
     }
 
     #[inline]
     fn as_bytes(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+}
+
+impl KeyText {
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
         match self {
-            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            Key::Shared(text) => text,
+            KeyText::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            KeyText::Shared(text) => text,
         }
     }
 }
 
-// A key is its text. A text has one form (inline exactly when short, the
-// unused inline bytes zero), so equal keys have the same form, and the
-// inline form compares and hashes as fixed-size data.
+// A key is its text: equal texts have equal hashes (one hasher per
+// runner), so the hash alone can stand for the text when hashing.
 impl std::hash::Hash for Key {
     #[inline]
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        match self {
-            Key::Inline { len, bytes } => {
-                state.write(bytes);
-                state.write_u8(*len);
-            }
-            Key::Shared(text) => state.write(text),
-        }
+        state.write_u64(self.hash);
     }
 }
 
+// A text has one form (inline exactly when short, the unused inline
+// bytes zero), so equal keys have the same form, and the inline form
+// compares as fixed-size data. Different hashes settle most unequal
+// pairs at once.
 impl PartialEq for Key {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (
-                Key::Inline { len, bytes },
-                Key::Inline { len: len2, bytes: bytes2 },
-            ) => len == len2 && bytes == bytes2,
-            (Key::Shared(a), Key::Shared(b)) => a == b,
-            _ => false,
-        }
+        self.hash == other.hash
+            && match (&self.text, &other.text) {
+                (
+                    KeyText::Inline { len, bytes },
+                    KeyText::Inline { len: len2, bytes: bytes2 },
+                ) => len == len2 && bytes == bytes2,
+                (KeyText::Shared(a), KeyText::Shared(b)) => a == b,
+                _ => false,
+            }
     }
 }
 
@@ -248,18 +270,23 @@ struct Keys {
     min_limit: usize,
     /// The key of a non-keyed stream.
     null: Key,
+    /// Hashes every key (seeded at random; kept when the tables are
+    /// cleared, so a key's hash never changes).
+    hasher: DefaultHashBuilder,
 }
 
 const MIN_KEYS_LIMIT: usize = 1 << 16;
 
 impl Keys {
     fn new() -> Self {
+        let hasher = DefaultHashBuilder::default();
         Keys {
             written: HashMap::new(),
             canonical: HashSet::new(),
             limit: MIN_KEYS_LIMIT,
             min_limit: MIN_KEYS_LIMIT,
-            null: Key::new(b"null"),
+            null: Key::new(b"null", &hasher),
+            hasher,
         }
     }
 
@@ -269,7 +296,7 @@ impl Keys {
     fn get(&mut self, k: KeyRef<'_>, live: impl FnOnce() -> usize) -> Key {
         let text = match k {
             KeyRef::Canonical(text) if text.len() <= INLINE_KEY => {
-                return Key::new(text.as_bytes());
+                return Key::new(text.as_bytes(), &self.hasher);
             }
             KeyRef::Canonical(text) | KeyRef::Written(text) => {
                 if let Some(key) = self.written.get(text.as_bytes()) {
@@ -303,7 +330,7 @@ impl Keys {
     }
 
     fn canonical(&mut self, text: String) -> Key {
-        let key = Key::new(text.as_bytes());
+        let key = Key::new(text.as_bytes(), &self.hasher);
         if let Some(known) = self.canonical.get(&key) {
             return known.clone();
         }
@@ -565,18 +592,21 @@ mod tests {
             key(&mut keys, r#"{"k":"\u0061b"}"#)
         );
         // One form per text: inline exactly up to INLINE_KEY bytes.
-        use std::hash::BuildHasher;
-        let hasher = hashbrown::DefaultHashBuilder::default();
+        let hasher = DefaultHashBuilder::default();
+        let new = |text: &[u8]| Key::new(text, &hasher);
         for n in [0, 1, INLINE_KEY - 1, INLINE_KEY, INLINE_KEY + 1, 40] {
             let text = vec![b'x'; n];
-            let (a, b) = (Key::new(&text), Key::new(&text.clone()));
-            assert_eq!(matches!(a, Key::Inline { .. }), n <= INLINE_KEY);
+            let (a, b) = (new(&text), new(&text.clone()));
+            assert_eq!(
+                matches!(a.text, KeyText::Inline { .. }),
+                n <= INLINE_KEY
+            );
             assert_eq!(a, b);
             assert_eq!(hasher.hash_one(&a), hasher.hash_one(&b));
             assert_eq!(a.as_bytes(), &text[..]);
-            assert_ne!(a, Key::new(&vec![b'x'; n + 1]));
+            assert_ne!(a, new(&vec![b'x'; n + 1]));
         }
-        assert_ne!(Key::new(b"ab"), Key::new(b"ab\0"));
+        assert_ne!(new(b"ab"), new(b"ab\0"));
     }
 
     #[test]

@@ -388,7 +388,7 @@ fn expression(
             expr.test(e, &ContextEvents { ctx, groups: &groups })
         })
     } else {
-        Condition::simple(move |e: &JsonEvent| expr.test(e, &NoEvents))
+        expr.simple_condition()
     })
 }
 
@@ -467,17 +467,6 @@ impl MatchEvents for ContextEvents<'_, '_> {
         } else {
             self.group_rev(members).take(cap).count()
         }
-    }
-}
-
-struct NoEvents;
-
-impl MatchEvents for NoEvents {
-    fn for_each_rev<'s>(
-        &'s self,
-        _: StageId,
-        _: &mut dyn FnMut(&'s JsonEvent) -> bool,
-    ) {
     }
 }
 

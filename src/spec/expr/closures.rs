@@ -7,6 +7,11 @@
 //! closures that read the slot and compare directly; anything else is a
 //! closure that runs the interpreter on its subtree, so every value rule
 //! stays the interpreter's (the tests check both agree).
+//!
+//! A condition that reads only the event and is one comparison (most
+//! are) becomes the engine's condition itself ([`condition`]): the engine
+//! then makes one indirect call per evaluation, into code that reads the
+//! slot and compares, instead of going through the generic predicate.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -14,6 +19,7 @@ use std::sync::Arc;
 use super::ast::{AggFn, Ast, CmpOp, Lit, Node, NodeId};
 use super::eval::{self, compare, field, Val};
 use super::{MatchEvents, UNBOUND};
+use crate::pattern::Condition;
 use crate::spec::event::{JsonEvent, Slot};
 use crate::util::ids::StageId;
 
@@ -25,6 +31,69 @@ pub(crate) type Pred =
 pub(crate) fn predicate(ast: &Arc<Ast>, slots: &Arc<[u32]>) -> Pred {
     let c = Compiler { ast: ast.clone(), slots: slots.clone() };
     c.pred(ast.root)
+}
+
+/// The engine's condition for an expression that does not read the
+/// partial match, given its compiled `pred`: a closure over the event
+/// alone, specialised when the root is a leaf shape.
+pub(crate) fn condition(
+    ast: &Arc<Ast>,
+    slots: &Arc<[u32]>,
+    pred: Pred,
+) -> Condition<JsonEvent> {
+    let c = Compiler { ast: ast.clone(), slots: slots.clone() };
+    c.leaf(ast.root, AsCondition)
+        .unwrap_or_else(|| Condition::simple(move |e| pred(e, &NoEvents)))
+}
+
+/// Wraps a closure over the event alone into one of the two forms a
+/// condition takes. Generic, so that each leaf shape is written once and
+/// each form gets the concrete closure (inlined, not called through a
+/// second pointer).
+trait Make {
+    type Out;
+    fn make(
+        self,
+        f: impl Fn(&JsonEvent) -> bool + Send + Sync + 'static,
+    ) -> Self::Out;
+}
+
+/// A [`Pred`] (for use inside `&&`, `||`, `!`).
+struct AsPred;
+
+impl Make for AsPred {
+    type Out = Pred;
+    fn make(
+        self,
+        f: impl Fn(&JsonEvent) -> bool + Send + Sync + 'static,
+    ) -> Pred {
+        Arc::new(move |e, _| f(e))
+    }
+}
+
+/// The engine's condition.
+struct AsCondition;
+
+impl Make for AsCondition {
+    type Out = Condition<JsonEvent>;
+    fn make(
+        self,
+        f: impl Fn(&JsonEvent) -> bool + Send + Sync + 'static,
+    ) -> Condition<JsonEvent> {
+        Condition::simple(f)
+    }
+}
+
+/// The partial match of a condition that does not read it.
+struct NoEvents;
+
+impl MatchEvents for NoEvents {
+    fn for_each_rev<'s>(
+        &'s self,
+        _: StageId,
+        _: &mut dyn FnMut(&'s JsonEvent) -> bool,
+    ) {
+    }
 }
 
 struct Compiler {
@@ -57,7 +126,42 @@ impl Compiler {
         Arc::new(move |e, m| eval::test_node(&ast, &slots, id, e, m))
     }
 
+    /// The shapes that read only the current event: a literal, a field,
+    /// a field compared with a literal.
+    fn leaf<M: Make>(&self, id: NodeId, m: M) -> Option<M::Out> {
+        Some(match self.ast.node(id) {
+            Node::Lit(Lit::Bool(true)) => m.make(|_| true),
+            Node::Lit(_) => m.make(|_| false),
+            Node::Field(_) => {
+                let s = self.slot(id);
+                m.make(move |e| matches!(e.slot(s), Some(Slot::Bool(true))))
+            }
+            Node::Cmp(op, a, b) => {
+                let op = *op;
+                match (self.operand(*a), self.operand(*b)) {
+                    (Operand::Field(s), Operand::Num(k)) => {
+                        num_field(op, s, k, m)
+                    }
+                    (Operand::Num(k), Operand::Field(s)) => {
+                        num_field(flip(op), s, k, m)
+                    }
+                    (Operand::Field(s), Operand::Str(t)) => {
+                        str_field(op, s, t, m)
+                    }
+                    (Operand::Str(t), Operand::Field(s)) => {
+                        str_field(flip(op), s, t, m)
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        })
+    }
+
     fn pred(&self, id: NodeId) -> Pred {
+        if let Some(p) = self.leaf(id, AsPred) {
+            return p;
+        }
         match self.ast.node(id) {
             Node::And(xs) => {
                 let ps: Vec<Pred> = xs.iter().map(|x| self.pred(*x)).collect();
@@ -84,14 +188,6 @@ impl Compiler {
                 Arc::new(move |e, m| !p(e, m))
             }
             Node::Cmp(op, a, b) => self.cmp(*op, *a, *b),
-            Node::Lit(Lit::Bool(true)) => Arc::new(|_, _| true),
-            Node::Lit(_) => Arc::new(|_, _| false),
-            Node::Field(_) => {
-                let s = self.slot(id);
-                Arc::new(move |e, _| {
-                    matches!(e.slot(s), Some(Slot::Bool(true)))
-                })
-            }
             _ => self.interpreted(id),
         }
     }
@@ -117,11 +213,8 @@ impl Compiler {
         if let Some(p) = self.count_cmp(op, a, b) {
             return p;
         }
+        // (Field with a literal is a leaf.)
         match (self.operand(a), self.operand(b)) {
-            (Operand::Field(s), Operand::Num(k)) => num_field(op, s, k),
-            (Operand::Num(k), Operand::Field(s)) => num_field(flip(op), s, k),
-            (Operand::Field(s), Operand::Str(t)) => str_field(op, s, t),
-            (Operand::Str(t), Operand::Field(s)) => str_field(flip(op), s, t),
             (Operand::Field(s), Operand::First(stage, t)) => {
                 field_taken(op, s, stage, t, true)
             }
@@ -279,7 +372,8 @@ fn str_op(op: CmpOp, a: &[u8], b: &[u8]) -> bool {
 /// A field compared with a number literal, with `compare`'s rules: two
 /// numbers compare as floats; `null` (or missing) is only `!=`; any other
 /// type is neither equal nor unequal nor ordered.
-fn num_field(op: CmpOp, s: u32, k: f64) -> Pred {
+fn num_field<M: Make>(op: CmpOp, s: u32, k: f64, m: M) -> M::Out {
+    #[inline]
     fn num(e: &JsonEvent, s: u32) -> Result<f64, bool> {
         match e.slot(s) {
             Some(Slot::Num(x)) => Ok(*x),
@@ -288,21 +382,22 @@ fn num_field(op: CmpOp, s: u32, k: f64) -> Pred {
         }
     }
     match op {
-        CmpOp::Eq => Arc::new(move |e, _| num(e, s).is_ok_and(|x| x == k)),
-        CmpOp::Ne => Arc::new(move |e, _| match num(e, s) {
+        CmpOp::Eq => m.make(move |e| num(e, s).is_ok_and(|x| x == k)),
+        CmpOp::Ne => m.make(move |e| match num(e, s) {
             Ok(x) => x != k,
             Err(null) => null,
         }),
-        CmpOp::Lt => Arc::new(move |e, _| num(e, s).is_ok_and(|x| x < k)),
-        CmpOp::Le => Arc::new(move |e, _| num(e, s).is_ok_and(|x| x <= k)),
-        CmpOp::Gt => Arc::new(move |e, _| num(e, s).is_ok_and(|x| x > k)),
-        CmpOp::Ge => Arc::new(move |e, _| num(e, s).is_ok_and(|x| x >= k)),
+        CmpOp::Lt => m.make(move |e| num(e, s).is_ok_and(|x| x < k)),
+        CmpOp::Le => m.make(move |e| num(e, s).is_ok_and(|x| x <= k)),
+        CmpOp::Gt => m.make(move |e| num(e, s).is_ok_and(|x| x > k)),
+        CmpOp::Ge => m.make(move |e| num(e, s).is_ok_and(|x| x >= k)),
     }
 }
 
 /// A field compared with a string literal, with `compare`'s rules (strings
 /// order by code point, which is UTF-8 byte order).
-fn str_field(op: CmpOp, s: u32, t: Box<str>) -> Pred {
+fn str_field<M: Make>(op: CmpOp, s: u32, t: Box<str>, m: M) -> M::Out {
+    #[inline]
     fn text(e: &JsonEvent, s: u32) -> Result<&[u8], bool> {
         match e.slot(s) {
             None | Some(Slot::Null) => Err(true),
@@ -310,24 +405,24 @@ fn str_field(op: CmpOp, s: u32, t: Box<str>) -> Pred {
         }
     }
     match op {
-        CmpOp::Eq => Arc::new(move |e, _| {
-            text(e, s).is_ok_and(|x| str_eq(x, t.as_bytes()))
-        }),
-        CmpOp::Ne => Arc::new(move |e, _| match text(e, s) {
+        CmpOp::Eq => {
+            m.make(move |e| text(e, s).is_ok_and(|x| str_eq(x, t.as_bytes())))
+        }
+        CmpOp::Ne => m.make(move |e| match text(e, s) {
             Ok(x) => !str_eq(x, t.as_bytes()),
             Err(null) => null,
         }),
         CmpOp::Lt => {
-            Arc::new(move |e, _| text(e, s).is_ok_and(|x| x < t.as_bytes()))
+            m.make(move |e| text(e, s).is_ok_and(|x| x < t.as_bytes()))
         }
         CmpOp::Le => {
-            Arc::new(move |e, _| text(e, s).is_ok_and(|x| x <= t.as_bytes()))
+            m.make(move |e| text(e, s).is_ok_and(|x| x <= t.as_bytes()))
         }
         CmpOp::Gt => {
-            Arc::new(move |e, _| text(e, s).is_ok_and(|x| x > t.as_bytes()))
+            m.make(move |e| text(e, s).is_ok_and(|x| x > t.as_bytes()))
         }
         CmpOp::Ge => {
-            Arc::new(move |e, _| text(e, s).is_ok_and(|x| x >= t.as_bytes()))
+            m.make(move |e| text(e, s).is_ok_and(|x| x >= t.as_bytes()))
         }
     }
 }
@@ -452,5 +547,59 @@ mod tests {
             }
         }
         assert!(checked > 20_000);
+    }
+
+    /// The engine's form of a condition on the event alone (specialised
+    /// at the root, or wrapping the predicate) decides as the
+    /// interpreter.
+    #[test]
+    fn conditions_decide_as_the_interpreter() {
+        use crate::pattern::condition::{Leaf, Program};
+        let sources = [
+            "x == 1",
+            "1 != x",
+            "x < 2.5",
+            "2.5 <= x",
+            "x > 0",
+            "x >= 0",
+            "s == \"b\"",
+            "\"b\" != s",
+            "s < \"b\"",
+            "s <= \"b\"",
+            "\"b\" > s",
+            "s >= \"Abc\"",
+            "t",
+            "true",
+            "false",
+            "null",
+            "missing == 1",
+            "missing != \"b\"",
+            "x == 1 && t",
+            "!t",
+            "x + 1 > 2",
+            "len(s) == 3",
+        ];
+        let mut checked = 0;
+        for src in sources {
+            let mut b = Bound::new(src, &stages).unwrap();
+            assert!(!b.expr.reads_match(), "{src}");
+            let cond = b.expr.simple_condition();
+            let mut leaves = Vec::new();
+            let program =
+                cond.compile(&mut leaves, &mut hashbrown::HashMap::new());
+            assert_eq!(program, Program::Leaf(0), "{src}");
+            let Leaf::Simple(f) = &leaves[0] else { panic!("{src}") };
+            for ev in events() {
+                let e = b.event(&ev);
+                let m = TestMatch::with(0, Vec::new());
+                assert_eq!(
+                    f(&e),
+                    b.expr.test_interpreted(&e, &m),
+                    "{src} on {ev}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 200);
     }
 }

@@ -21,6 +21,7 @@ mod parser;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::pattern::Condition;
 use crate::spec::event::{FieldTable, JsonEvent};
 use crate::util::ids::StageId;
 
@@ -226,6 +227,23 @@ impl Expr {
         }
         self.slots = slots.into();
         self.pred = Some(closures::predicate(&self.ast, &self.slots));
+    }
+
+    /// The engine's condition for an expression that does not read the
+    /// partial match (see [`Expr::reads_match`]); call after
+    /// [`Expr::bind`].
+    pub(crate) fn simple_condition(&self) -> Condition<JsonEvent> {
+        let pred = match &self.pred {
+            Some(pred) => pred.clone(),
+            // Not bound: the interpreter (every field reads as missing).
+            None => {
+                let (ast, slots) = (self.ast.clone(), self.slots.clone());
+                Arc::new(move |e: &JsonEvent, m: &dyn MatchEvents| {
+                    eval::test(&ast, &slots, e, m)
+                })
+            }
+        };
+        closures::condition(&self.ast, &self.slots, pred)
     }
 
     /// Whether the expression holds, by the interpreter alone (tests

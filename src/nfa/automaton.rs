@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::pattern::condition::{Leaf, Program};
+use crate::pattern::condition::{Leaf, Test};
 use crate::pattern::{Condition, SkipStrategy};
 use crate::util::ids::{StageId, StateId};
 
@@ -40,8 +40,8 @@ pub(crate) struct Transition<E> {
     pub(crate) target: StateId,
     /// As built (kept for display).
     pub(crate) condition: Condition<E>,
-    /// As evaluated: over the NFA's numbered leaves.
-    pub(crate) program: Program,
+    /// As evaluated: over the NFA's numbered leaves, in its fastest form.
+    pub(crate) test: Test,
 }
 
 pub(crate) struct State<E> {

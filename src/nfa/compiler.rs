@@ -12,7 +12,7 @@ use hashbrown::{HashMap, HashSet};
 use super::automaton::{
     Action, AfterMatch, Nfa, State, StateKind, Transition,
 };
-use crate::pattern::condition::Leaf;
+use crate::pattern::condition::{Leaf, Test};
 use crate::pattern::error::Kind;
 use crate::pattern::validate::{PatternDef, StageDef};
 use crate::pattern::{
@@ -810,12 +810,16 @@ impl<E> Compiler<'_, E> {
                 transitions: s
                     .transitions
                     .into_iter()
-                    .map(|(action, target, condition)| Transition {
-                        action,
-                        source: StateId::must(i),
-                        target: StateId::must(target),
-                        program: condition.compile(&mut leaves, &mut numbers),
-                        condition,
+                    .map(|(action, target, condition)| {
+                        let program =
+                            condition.compile(&mut leaves, &mut numbers);
+                        Transition {
+                            action,
+                            source: StateId::must(i),
+                            target: StateId::must(target),
+                            test: Test::new(program),
+                            condition,
+                        }
                     })
                     .collect(),
                 window_previous: s.window_previous,

@@ -15,7 +15,7 @@ use super::automaton::{Action, AfterMatch, Nfa, StateKind};
 use super::buffer::{EventOrder, SharedBuffer};
 use super::context::Context;
 use super::matched::Match;
-use crate::pattern::condition::Program;
+use crate::pattern::condition::{Program, Test};
 use crate::util::ids::{EventId, NodeId, StageId, StateId};
 use crate::util::javaheap::{HeapKey, JavaHeap};
 
@@ -129,6 +129,12 @@ impl<E> Incoming<E> {
         self.value
     }
 
+    /// The event, wherever it is now.
+    #[inline]
+    pub(crate) fn value<'a>(&'a self, buffer: &'a SharedBuffer<E>) -> &'a E {
+        self.get(buffer)
+    }
+
     #[inline]
     fn get<'a>(&'a self, buffer: &'a SharedBuffer<E>) -> &'a E {
         match self.id {
@@ -204,7 +210,45 @@ impl ConditionCache {
         self.run_stamp += 1;
     }
 
+    /// Leaf `i`, computed at most once per event (simple) or run
+    /// (iterative).
     #[inline]
+    fn leaf<E>(
+        &mut self,
+        nfa: &Nfa<E>,
+        i: u32,
+        event: &E,
+        ctx: &Context<'_, E>,
+    ) -> bool {
+        let i = i as usize;
+        let leaf = &nfa.leaves[i];
+        let stamp =
+            if leaf.is_simple() { self.event_stamp } else { self.run_stamp };
+        let (at, value) = self.results[i];
+        if at == stamp {
+            return value;
+        }
+        let value = leaf.call(event, ctx);
+        self.results[i] = (stamp, value);
+        value
+    }
+
+    #[inline]
+    fn test<E>(
+        &mut self,
+        nfa: &Nfa<E>,
+        test: &Test,
+        event: &E,
+        ctx: &Context<'_, E>,
+    ) -> bool {
+        match test {
+            Test::True => true,
+            Test::Leaf(i) => self.leaf(nfa, *i, event, ctx),
+            Test::NotLeaf(i) => !self.leaf(nfa, *i, event, ctx),
+            Test::Program(p) => self.eval(nfa, p, event, ctx),
+        }
+    }
+
     fn eval<E>(
         &mut self,
         nfa: &Nfa<E>,
@@ -214,22 +258,7 @@ impl ConditionCache {
     ) -> bool {
         match program {
             Program::True => true,
-            Program::Leaf(i) => {
-                let i = *i as usize;
-                let leaf = &nfa.leaves[i];
-                let stamp = if leaf.is_simple() {
-                    self.event_stamp
-                } else {
-                    self.run_stamp
-                };
-                let (at, value) = self.results[i];
-                if at == stamp {
-                    return value;
-                }
-                let value = leaf.call(event, ctx);
-                self.results[i] = (stamp, value);
-                value
-            }
+            Program::Leaf(i) => self.leaf(nfa, *i, event, ctx),
             Program::Not(a) => !self.eval(nfa, a, event, ctx),
             Program::And(a, b) => {
                 self.eval(nfa, a, event, ctx) && self.eval(nfa, b, event, ctx)
@@ -238,6 +267,40 @@ impl ConditionCache {
                 self.eval(nfa, a, event, ctx) || self.eval(nfa, b, event, ctx)
             }
         }
+    }
+}
+
+/// `test` evaluated directly, without the per-event cache (for the start
+/// run's one-off check, where a closure call is cheaper than the cache).
+fn test_uncached<E>(
+    nfa: &Nfa<E>,
+    test: &Test,
+    event: &E,
+    ctx: &Context<'_, E>,
+) -> bool {
+    fn eval<E>(
+        nfa: &Nfa<E>,
+        p: &Program,
+        event: &E,
+        ctx: &Context<'_, E>,
+    ) -> bool {
+        match p {
+            Program::True => true,
+            Program::Leaf(i) => nfa.leaves[*i as usize].call(event, ctx),
+            Program::Not(a) => !eval(nfa, a, event, ctx),
+            Program::And(a, b) => {
+                eval(nfa, a, event, ctx) && eval(nfa, b, event, ctx)
+            }
+            Program::Or(a, b) => {
+                eval(nfa, a, event, ctx) || eval(nfa, b, event, ctx)
+            }
+        }
+    }
+    match test {
+        Test::True => true,
+        Test::Leaf(i) => nfa.leaves[*i as usize].call(event, ctx),
+        Test::NotLeaf(i) => !nfa.leaves[*i as usize].call(event, ctx),
+        Test::Program(p) => eval(nfa, p, event, ctx),
     }
 }
 
@@ -284,6 +347,20 @@ impl Runs {
         // The start run is in every materialised queue: it is re-created
         // on every event and no strategy prunes it (it has no start event).
         self.partial.len().saturating_sub(1)
+    }
+
+    /// No run expires before this time (`i64::MAX`: none can):
+    /// [`advance_time`](Self::advance_time) to an earlier time does
+    /// nothing.
+    #[inline]
+    pub fn next_expiry(&self) -> i64 {
+        self.min_deadline
+    }
+
+    /// Heap bytes held by the run queues.
+    pub fn memory_usage(&self) -> usize {
+        (self.partial.capacity() + self.completed.capacity())
+            * std::mem::size_of::<Run>()
     }
 
     /// Completed matches held back by a skip strategy.
@@ -334,6 +411,37 @@ impl Runs {
         }
     }
 
+    /// Whether `event` would start a partial match: whether the start run
+    /// takes it. The answer is the same for every key and reads no
+    /// per-key state, so a caller can skip keys that hold nothing when
+    /// it is `false` (their runs would stay exactly as they are).
+    pub fn starts<E>(
+        nfa: &Nfa<E>,
+        buffer: &SharedBuffer<E>,
+        scratch: &mut Scratch,
+        event: &E,
+        timestamp: i64,
+    ) -> bool {
+        let state = nfa.state(nfa.start);
+        if !state.has_proceed {
+            // The start state's own take edges decide.
+            let ctx = Context {
+                buffer,
+                node: None,
+                stage_names: &nfa.stage_names,
+                timestamp,
+            };
+            return state.transitions.iter().any(|t| {
+                t.action == Action::Take
+                    && test_uncached(nfa, &t.test, event, &ctx)
+            });
+        }
+        scratch.conditions.start_event(nfa);
+        let start = Run::start(nfa.start);
+        decision_graph(nfa, buffer, scratch, start, event, timestamp);
+        scratch.edges.iter().any(|e| e.0 == Action::Take)
+    }
+
     /// Feeds one event to every run (Flink's `NFA.process`): completed
     /// matches go to `out`, as the skip strategy allows.
     ///
@@ -354,16 +462,21 @@ impl Runs {
     ) -> Result<bool, SkipError> {
         let mut new_start = false;
         let mut deadline = i64::MAX;
+        // Only the start run (most keys, most of the time): if the event
+        // starts nothing, the runs stay exactly as they are.
+        if self.partial.is_empty()
+            && !Self::starts(
+                nfa,
+                buffer,
+                scratch,
+                event.get(buffer),
+                event.timestamp,
+            )
+        {
+            return Ok(false);
+        }
         scratch.conditions.start_event(nfa);
         let start = Run::start(nfa.start);
-        if self.partial.is_empty() {
-            // Only the start run (most keys, most of the time): if the
-            // event starts nothing, the runs stay exactly as they are.
-            decision_graph(nfa, buffer, scratch, start, event);
-            if !scratch.edges.iter().any(|e| e.0 == Action::Take) {
-                return Ok(false);
-            }
-        }
         let mut next = std::mem::take(&mut scratch.next);
         let mut potential = std::mem::take(&mut scratch.potential);
         next.clear();
@@ -686,7 +799,14 @@ fn compute_next_states<E>(
     event: &mut Incoming<E>,
     out: &mut Vec<Run>,
 ) {
-    decision_graph(nfa, buffer, scratch, run, event);
+    decision_graph(
+        nfa,
+        buffer,
+        scratch,
+        run,
+        event.get(buffer),
+        event.timestamp,
+    );
     let is_start = nfa.state(run.state).kind == StateKind::Start;
     // The first run that keeps the old chain inherits the old run's
     // reference to it instead of retaining and then releasing it.
@@ -747,22 +867,22 @@ fn decision_graph<E>(
     buffer: &SharedBuffer<E>,
     scratch: &mut Scratch,
     run: Run,
-    event: &Incoming<E>,
+    value: &E,
+    timestamp: i64,
 ) {
     let ctx = Context {
         buffer,
         node: run.node,
         stage_names: &nfa.stage_names,
-        timestamp: event.timestamp,
+        timestamp,
     };
-    let value = event.get(buffer);
     scratch.conditions.start_run();
     scratch.edges.clear();
     let state = nfa.state(run.state);
     if !state.has_proceed {
         // No epsilon edge: the graph is this state's own transitions.
         for t in &state.transitions {
-            if scratch.conditions.eval(nfa, &t.program, value, &ctx) {
+            if scratch.conditions.test(nfa, &t.test, value, &ctx) {
                 scratch.edges.push((t.action, t.source, t.target));
             }
         }
@@ -777,7 +897,7 @@ fn decision_graph<E>(
             break;
         }
         for t in &nfa.state(s).transitions {
-            if scratch.conditions.eval(nfa, &t.program, value, &ctx) {
+            if scratch.conditions.test(nfa, &t.test, value, &ctx) {
                 match t.action {
                     Action::Proceed => scratch.stack.push(t.target),
                     action => scratch.edges.push((action, t.source, t.target)),
@@ -817,7 +937,7 @@ fn final_after_proceed<E>(
         }
         for t in &nfa.state(s).transitions {
             if t.action == Action::Proceed
-                && scratch.conditions.eval(nfa, &t.program, value, &ctx)
+                && scratch.conditions.test(nfa, &t.test, value, &ctx)
             {
                 if nfa.state(t.target).kind == StateKind::Final {
                     return Some(t.target);

@@ -148,6 +148,31 @@ impl<E> Leaf<E> {
     }
 }
 
+/// A transition's condition in the shape the engine tests fastest: the
+/// forms Flink's compiler produces almost always (one closure, its
+/// negation, or nothing) without walking a boxed tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Test {
+    True,
+    Leaf(u32),
+    NotLeaf(u32),
+    Program(Program),
+}
+
+impl Test {
+    pub(crate) fn new(program: Program) -> Self {
+        match program {
+            Program::True => Test::True,
+            Program::Leaf(i) => Test::Leaf(i),
+            Program::Not(inner) => match *inner {
+                Program::Leaf(i) => Test::NotLeaf(i),
+                other => Test::Program(Program::Not(Box::new(other))),
+            },
+            other => Test::Program(other),
+        }
+    }
+}
+
 /// A condition as the engine evaluates it: combinators over numbered
 /// leaves.
 #[derive(Clone, Debug, PartialEq, Eq)]

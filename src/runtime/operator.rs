@@ -1,12 +1,13 @@
 //! [`KeyedOperator`]: see the module docs.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::Hash;
 use std::sync::Arc;
 
 use hashbrown::HashMap;
 use smallvec::SmallVec;
+
+use crate::util::bitset::BitSet;
 
 use crate::nfa::{
     Incoming, Match, Nfa, Output, Runs, Scratch, SharedBuffer, SkipError,
@@ -101,45 +102,29 @@ struct PatternSlot<E> {
     active: bool,
 }
 
-/// One pattern's state on one key: its runs and the timers Flink's
-/// operator would hold for it.
-struct PatternKeyState {
-    runs: Runs,
-    /// Window timers (Flink's `registerTimer(ts + windowTime)`), sorted.
-    timers: SmallVec<[i64; 2]>,
-    /// Flink's `isNewStartPartialMatch`, kept until the visit ends.
-    new_start: bool,
-}
-
-impl PatternKeyState {
-    fn new<E>(nfa: &Nfa<E>) -> Self {
-        Self {
-            runs: Runs::new(nfa),
-            timers: SmallVec::new(),
-            new_start: false,
-        }
-    }
-
-    fn add_timer(&mut self, at: i64) {
-        let i = self.timers.partition_point(|&t| t < at);
-        if self.timers.get(i) != Some(&at) {
-            self.timers.insert(i, at);
-        }
-    }
-
-    /// Fires the timers at or before `now`; whether any did.
-    fn fire_timers(&mut self, now: i64) -> bool {
-        let n = self.timers.partition_point(|&t| t <= now);
-        self.timers.drain(..n);
-        n > 0
-    }
+/// A window timer of one pattern on one key (Flink's
+/// `registerTimer(ts + windowTime)` in the pattern's operator).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    at: i64,
+    pattern: u32,
 }
 
 struct KeyState<K> {
     key: K,
-    patterns: Vec<PatternKeyState>,
-    /// The time this key's timer entry is set for.
-    due: Option<i64>,
+    /// Every pattern's runs, by pattern number.
+    runs: Vec<Runs>,
+    /// The patterns whose runs are not idle: a visit touches only these
+    /// (and those the event starts), so idle patterns cost nothing.
+    busy: BitSet,
+    /// Flink's `isNewStartPartialMatch` per pattern, kept until the visit
+    /// ends.
+    new_start: BitSet,
+    /// Window timers of all patterns, sorted by time then pattern.
+    timers: SmallVec<[Timer; 4]>,
+    /// Timers added since the key was last stored, not yet in the
+    /// operator's timer queues (a new key has no slot until it is stored).
+    unqueued: SmallVec<[Timer; 2]>,
     /// The release (watermark advance) this key was last visited in, and
     /// the last event timestamp processed in it.
     visit: u64,
@@ -147,6 +132,42 @@ struct KeyState<K> {
     /// In the list of keys to finish at the end of the current release.
     touched: bool,
     live_partial: u64,
+    /// No run of any pattern expires before this time (a lower bound):
+    /// advancing the key short of it is skipped without touching its
+    /// patterns.
+    next_expiry: i64,
+}
+
+impl<K> KeyState<K> {
+    fn add_timer(&mut self, pattern: usize, at: i64) {
+        let t = Timer { at, pattern: pattern as u32 };
+        let i = self.timers.partition_point(|x| *x < t);
+        if self.timers.get(i) != Some(&t) {
+            self.timers.insert(i, t);
+            self.unqueued.push(t);
+        }
+    }
+
+    /// Fires the timers at or before `now`: the patterns they wake.
+    fn fire_timers(&mut self, now: i64, woken: &mut BitSet) {
+        woken.clear();
+        let n = self.timers.partition_point(|t| t.at <= now);
+        for t in self.timers.drain(..n) {
+            woken.insert(t.pattern as usize);
+        }
+    }
+
+    /// Whether no pattern holds anything: the key may be dropped.
+    fn is_idle(&self) -> bool {
+        self.busy.is_empty()
+    }
+
+    /// Updates `busy` for pattern `i` after its runs changed.
+    #[inline]
+    fn note(&mut self, i: usize) {
+        let busy = !self.runs[i].is_idle();
+        self.busy.set(i, busy);
+    }
 }
 
 /// The embeddable, push-based keyed CEP operator.
@@ -192,10 +213,17 @@ pub struct KeyedOperator<E, K> {
     /// its events in Flink's order, and a key holds no state for events
     /// that start nothing.
     reorder: VecDeque<(i64, K, E)>,
-    timers: BinaryHeap<Reverse<(i64, usize)>>,
+    /// Per pattern, the (time, slot) of every window timer set, in time
+    /// order: a timer is `ts + window` and event time only moves forward,
+    /// so queues fill in order and are read from the front, with no heap.
+    /// An entry whose key has moved on (or whose slot holds another key
+    /// now) visits a key with nothing due, which is skipped.
+    timer_queues: Vec<VecDeque<(i64, usize)>>,
     watermark: i64,
     visit: u64,
     touched: Vec<usize>,
+    /// The patterns the current timer visit wakes (kept for its memory).
+    woken: BitSet,
     scratch: Scratch,
     counters: Counters,
 }
@@ -261,10 +289,11 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             free_slots: Vec::new(),
             recycled: Vec::new(),
             reorder: VecDeque::new(),
-            timers: BinaryHeap::new(),
+            timer_queues: Vec::new(),
             watermark: i64::MIN,
             visit: 0,
             touched: Vec::new(),
+            woken: BitSet::default(),
             scratch: Scratch::new(),
             counters: Counters::default(),
         }
@@ -278,12 +307,13 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     ) -> PatternId {
         let nfa = pattern.nfa_arc();
         for state in self.keys.iter_mut().flatten() {
-            state.patterns.push(PatternKeyState::new(&nfa));
+            state.runs.push(Runs::new(&nfa));
         }
         for state in &mut self.recycled {
-            state.patterns.push(PatternKeyState::new(&nfa));
+            state.runs.push(Runs::new(&nfa));
         }
         self.patterns.push(PatternSlot { nfa, options, active: true });
+        self.timer_queues.push(VecDeque::new());
         PatternId(u32::try_from(self.patterns.len() - 1).unwrap_or(u32::MAX))
     }
 
@@ -314,16 +344,17 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     fn reset_pattern_runs(&mut self, id: PatternId, new_nfa: &Arc<Nfa<E>>) {
         let old = self.patterns[id.index()].nfa.clone();
         let mut live = 0;
+        let i = id.index();
         for state in self.keys.iter_mut().flatten() {
-            let p = &mut state.patterns[id.index()];
-            let dropped = p.runs.partial_count() as u64;
+            let runs = &mut state.runs[i];
+            let dropped = runs.partial_count() as u64;
             live += dropped;
             state.live_partial -= dropped;
-            p.runs.clear(&old, &mut self.buffer);
-            *p = PatternKeyState::new(new_nfa);
-        }
-        for state in &mut self.recycled {
-            state.patterns[id.index()] = PatternKeyState::new(new_nfa);
+            runs.clear(&old, &mut self.buffer);
+            *runs = Runs::new(new_nfa);
+            state.busy.remove(i);
+            state.new_start.remove(i);
+            state.timers.retain(|t| t.pattern as usize != i);
         }
         // Keys left idle are dropped at their next visit.
         self.counters.partial_matches =
@@ -357,8 +388,13 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     pub fn memory_usage(&self) -> usize {
         let per_key = |s: &KeyState<K>| {
             std::mem::size_of::<KeyState<K>>()
-                + s.patterns.capacity()
-                    * std::mem::size_of::<PatternKeyState>()
+                + s.runs.capacity() * std::mem::size_of::<Runs>()
+                + s.runs.iter().map(Runs::memory_usage).sum::<usize>()
+                + if s.timers.spilled() {
+                    s.timers.capacity() * std::mem::size_of::<Timer>()
+                } else {
+                    0
+                }
         };
         self.buffer.memory_usage()
             + self.index.capacity() * (std::mem::size_of::<(K, usize)>() + 1)
@@ -367,7 +403,11 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             + self.keys.iter().flatten().map(|s| per_key(s)).sum::<usize>()
             + self.recycled.iter().map(|s| per_key(s)).sum::<usize>()
             + self.reorder.capacity() * std::mem::size_of::<(i64, K, E)>()
-            + self.timers.capacity() * std::mem::size_of::<(i64, usize)>()
+            + self
+                .timer_queues
+                .iter()
+                .map(|q| q.capacity() * std::mem::size_of::<(i64, usize)>())
+                .sum::<usize>()
     }
 
     /// Pushes one event.
@@ -408,7 +448,11 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             TimeMode::ProcessingTime => {
                 // Flink's processElement: advance to now, then process.
                 self.visit += 1;
-                let (slot, mut state) = self.state_for(key);
+                let slot = self.index.get(&key).copied();
+                if slot.is_none() && !self.starts_any(&event, timestamp) {
+                    return Ok(());
+                }
+                let (slot, mut state) = self.state_at(slot, key);
                 let result = self
                     .process_in_visit(&mut state, event, timestamp, handler);
                 self.settle(slot, state);
@@ -491,18 +535,19 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             let Some(mut state) = self.keys[slot].take() else { continue };
             let mut result = Ok(());
             for (i, p) in self.patterns.iter().enumerate() {
-                if !p.active || result.is_err() {
+                if !p.active || !state.busy.contains(i) || result.is_err() {
                     continue;
                 }
                 let mut out =
                     Emit::new(handler, i, &state.key, self.watermark);
-                result = state.patterns[i].runs.flush_held(
+                result = state.runs[i].flush_held(
                     &p.nfa,
                     &mut self.buffer,
                     &mut self.scratch,
                     &mut out,
                 );
                 self.counters.matches += out.matches;
+                state.note(i);
             }
             self.keys[slot] = Some(state);
             result?;
@@ -528,10 +573,16 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         while let Some((ts, key, event)) =
             self.reorder.pop_front_if(|e| e.0 <= to)
         {
-            let (slot, mut state) = self.state_for(key);
+            let slot = self.index.get(&key).copied();
+            if slot.is_none() && !self.starts_any(&event, ts) {
+                // A key with nothing, and an event that starts nothing:
+                // the visit would change nothing (most events of most
+                // workloads), so the key is not even materialised.
+                continue;
+            }
+            let (slot, mut state) = self.state_at(slot, key);
             result = self.process_in_visit(&mut state, event, ts, handler);
-            let idle = state.patterns.iter().all(|p| p.runs.is_idle());
-            if idle && slot.is_none() {
+            if state.is_idle() && slot.is_none() {
                 // An event that started nothing on a key with nothing: the
                 // visit's last step would change nothing either.
                 self.recycle(state);
@@ -551,9 +602,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             let Some(mut state) = self.keys[slot].take() else { continue };
             state.touched = false;
             if result.is_ok() {
-                for p in &mut state.patterns {
-                    p.fire_timers(to);
-                }
+                let n = state.timers.partition_point(|t| t.at <= to);
+                state.timers.drain(..n);
                 result = self.advance_runs(&mut state, to, None, handler);
             }
             self.settle(Some(slot), state);
@@ -569,25 +619,38 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         to: i64,
         handler: &mut H,
     ) -> Result<(), SkipError> {
-        while let Some(&Reverse((due, slot))) = self.timers.peek() {
-            if due > to {
+        for p in 0..self.timer_queues.len() {
+            self.fire_queue(p, to, handler)?;
+        }
+        Ok(())
+    }
+
+    /// Visits the keys of pattern `p`'s timers due at `to`.
+    fn fire_queue<H: Handler<E, K>>(
+        &mut self,
+        p: usize,
+        to: i64,
+        handler: &mut H,
+    ) -> Result<(), SkipError> {
+        while let Some(&(at, slot)) = self.timer_queues[p].front() {
+            if at > to {
                 break;
             }
-            self.timers.pop();
-            let current = self
-                .keys
-                .get(slot)
-                .and_then(|s| s.as_ref())
-                .and_then(|s| s.due);
-            if current != Some(due) {
-                continue; // a stale entry: the key moved on or is gone
+            self.timer_queues[p].pop_front();
+            let due =
+                self.keys.get(slot).and_then(|s| s.as_ref()).is_some_and(
+                    |s| s.timers.first().is_some_and(|t| t.at <= to),
+                );
+            if !due {
+                continue; // the key moved on or is gone
             }
             // OK because the slot was just checked.
             let mut state = self.keys[slot].take().expect("live key");
-            let woken: SmallVec<[bool; 8]> =
-                state.patterns.iter_mut().map(|p| p.fire_timers(to)).collect();
+            let mut woken = std::mem::take(&mut self.woken);
+            state.fire_timers(to, &mut woken);
             let result =
                 self.advance_runs(&mut state, to, Some(&woken), handler);
+            self.woken = woken;
             self.settle(Some(slot), state);
             result?;
         }
@@ -607,9 +670,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         if state.visit != self.visit {
             state.visit = self.visit;
             state.visit_ts = None;
-            for p in &mut state.patterns {
-                p.new_start = false;
-            }
+            state.new_start.clear();
         }
         if state.visit_ts != Some(ts) {
             state.visit_ts = Some(ts);
@@ -618,10 +679,23 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         self.process_event(state, event, ts, handler)
     }
 
-    /// A key's state: its own, or a fresh (recycled) one that is not in
-    /// the table yet.
-    fn state_for(&mut self, key: K) -> (Option<usize>, Box<KeyState<K>>) {
-        if let Some(&slot) = self.index.get(&key) {
+    /// Whether some pattern's start run takes `event`: if not, the event
+    /// changes nothing on a key that holds nothing.
+    fn starts_any(&mut self, event: &E, ts: i64) -> bool {
+        let (buffer, scratch) = (&self.buffer, &mut self.scratch);
+        self.patterns.iter().any(|p| {
+            p.active && Runs::starts(&p.nfa, buffer, scratch, event, ts)
+        })
+    }
+
+    /// The state of the key at `slot` (from the table), or a fresh
+    /// (recycled) one that is not in the table yet.
+    fn state_at(
+        &mut self,
+        slot: Option<usize>,
+        key: K,
+    ) -> (Option<usize>, Box<KeyState<K>>) {
+        if let Some(slot) = slot {
             // OK because indexed slots are live between visits.
             return (Some(slot), self.keys[slot].take().expect("live key"));
         }
@@ -632,16 +706,20 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             }
             None => Box::new(KeyState {
                 key,
-                patterns: self
+                runs: self
                     .patterns
                     .iter()
-                    .map(|p| PatternKeyState::new(&p.nfa))
+                    .map(|p| Runs::new(&p.nfa))
                     .collect(),
-                due: None,
+                busy: BitSet::default(),
+                new_start: BitSet::default(),
+                timers: SmallVec::new(),
+                unqueued: SmallVec::new(),
                 visit: 0,
                 visit_ts: None,
                 touched: false,
                 live_partial: 0,
+                next_expiry: i64::MAX,
             }),
         };
         (None, state)
@@ -652,7 +730,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     fn store(
         &mut self,
         slot: Option<usize>,
-        state: Box<KeyState<K>>,
+        mut state: Box<KeyState<K>>,
     ) -> usize {
         let slot = match slot {
             Some(slot) => slot,
@@ -670,6 +748,17 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 slot
             }
         };
+        for t in state.unqueued.drain(..) {
+            let entry = (t.at, slot);
+            let queue = &mut self.timer_queues[t.pattern as usize];
+            if queue.back().is_some_and(|b| b.0 > t.at) {
+                // Only a clock that went back (processing time) gets here.
+                let i = queue.partition_point(|e| e.0 <= t.at);
+                queue.insert(i, entry);
+            } else {
+                queue.push_back(entry);
+            }
+        }
         self.keys[slot] = Some(state);
         slot
     }
@@ -679,11 +768,11 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             // The pool's whole size at once, so recycling never grows it
             // one allocation at a time on the event path.
             self.recycled.reserve_exact(RECYCLE_LIMIT - self.recycled.len());
-            state.due = None;
+            state.unqueued.clear();
             state.live_partial = 0;
-            for p in &mut state.patterns {
-                p.timers.clear();
-            }
+            state.next_expiry = i64::MAX;
+            state.timers.clear();
+            state.new_start.clear();
             self.recycled.push(state);
         }
     }
@@ -692,14 +781,11 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// state goes to the recycling pool) or stores it and re-arms its
     /// timer. `slot` is `None` for a key not in the table yet.
     fn settle(&mut self, slot: Option<usize>, mut state: Box<KeyState<K>>) {
-        let mut live = 0;
-        let mut due: Option<i64> = None;
-        for p in &state.patterns {
-            live += p.runs.partial_count() as u64;
-            if let Some(&t) = p.timers.first() {
-                due = Some(due.map_or(t, |d| d.min(t)));
-            }
-        }
+        let live: u64 = state
+            .busy
+            .iter()
+            .map(|i| state.runs[i].partial_count() as u64)
+            .sum();
         self.counters.partial_matches =
             self.counters.partial_matches + live - state.live_partial;
         state.live_partial = live;
@@ -709,8 +795,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             .max(self.counters.partial_matches);
         // Timers may remain: Flink would visit the key, but with only start
         // runs left a visit changes nothing.
-        let idle = state.patterns.iter().all(|p| p.runs.is_idle());
-        if idle {
+        if state.is_idle() {
             if let Some(slot) = slot {
                 self.index.remove(&state.key);
                 self.free_slots.push(slot);
@@ -718,40 +803,52 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             self.recycle(state);
             return;
         }
-        let rearm = due != state.due;
-        state.due = due;
-        let slot = self.store(slot, state);
-        if rearm {
-            if let Some(d) = due {
-                self.timers.push(Reverse((d, slot)));
-            }
-        }
+        self.store(slot, state);
     }
 
+    /// Advances the busy patterns of a key (those in `only`, if given)
+    /// to `ts`; idle patterns have nothing that time could change.
     fn advance_runs<H: Handler<E, K>>(
         &mut self,
         state: &mut KeyState<K>,
         ts: i64,
-        only: Option<&[bool]>,
+        only: Option<&BitSet>,
         handler: &mut H,
     ) -> Result<(), SkipError> {
-        for (i, p) in self.patterns.iter().enumerate() {
-            if !p.active || only.is_some_and(|o| !o[i]) {
+        if ts < state.next_expiry {
+            return Ok(());
+        }
+        let mut busy = std::mem::take(&mut state.busy);
+        let mut result = Ok(());
+        for i in busy.clone().iter() {
+            let p = &self.patterns[i];
+            if !p.active || only.is_some_and(|o| !o.contains(i)) {
                 continue;
             }
             let mut out = Emit::new(handler, i, &state.key, ts);
-            state.patterns[i].runs.advance_time(
+            let runs = &mut state.runs[i];
+            result = runs.advance_time(
                 &p.nfa,
                 &mut self.buffer,
                 &mut self.scratch,
                 ts,
                 p.options.timeouts,
                 &mut out,
-            )?;
+            );
+            busy.set(i, !runs.is_idle());
             self.counters.matches += out.matches;
             self.counters.timeouts += out.timeouts;
+            if result.is_err() {
+                break;
+            }
         }
-        Ok(())
+        state.next_expiry = busy
+            .iter()
+            .map(|i| state.runs[i].next_expiry())
+            .min()
+            .unwrap_or(i64::MAX);
+        state.busy = busy;
+        result
     }
 
     fn process_event<H: Handler<E, K>>(
@@ -765,34 +862,53 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         let mut result = Ok(());
         let delay = i64::from(self.mode == TimeMode::ProcessingTime);
         for (i, p) in self.patterns.iter().enumerate() {
-            if !p.active || result.is_err() {
+            if !p.active {
                 continue;
             }
-            let mut out = Emit::new(handler, i, &state.key, ts);
-            let ps = &mut state.patterns[i];
-            result = ps
-                .runs
-                .process(
+            // An idle pattern changes only if the event starts a match;
+            // asking that reads no per-key state.
+            let busy = state.busy.contains(i);
+            if busy
+                || Runs::starts(
+                    &p.nfa,
+                    &self.buffer,
+                    &mut self.scratch,
+                    incoming.value(&self.buffer),
+                    ts,
+                )
+            {
+                let mut out = Emit::new(handler, i, &state.key, ts);
+                let runs = &mut state.runs[i];
+                let step = runs.process(
                     &p.nfa,
                     &mut self.buffer,
                     &mut self.scratch,
                     &mut incoming,
                     &mut out,
-                )
-                .map(|new_start| {
-                    // Flink's processEvent: once a visit has started a
-                    // partial match, every later event of the visit sets a
-                    // window timer (processing time: a millisecond later).
-                    ps.new_start |= new_start;
-                    if let Some(window) =
-                        p.nfa.window().filter(|_| ps.new_start)
-                    {
-                        ps.add_timer(
-                            ts.saturating_add(window).saturating_add(delay),
-                        );
+                );
+                state.busy.set(i, !runs.is_idle());
+                state.next_expiry = state.next_expiry.min(runs.next_expiry());
+                self.counters.matches += out.matches;
+                match step {
+                    Ok(true) => state.new_start.insert(i),
+                    Ok(false) => {}
+                    Err(e) => {
+                        result = Err(e);
+                        break;
                     }
-                });
-            self.counters.matches += out.matches;
+                }
+            }
+            // Flink's processEvent: once a visit has started a partial
+            // match, every later event of the visit sets a window timer
+            // (processing time: a millisecond later).
+            if let Some(window) =
+                p.nfa.window().filter(|_| state.new_start.contains(i))
+            {
+                state.add_timer(
+                    i,
+                    ts.saturating_add(window).saturating_add(delay),
+                );
+            }
         }
         incoming.finish(&mut self.buffer);
         result

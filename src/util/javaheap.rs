@@ -31,6 +31,10 @@ impl<T: HeapKey> JavaHeap<T> {
         self.items.len()
     }
 
+    pub(crate) fn capacity(&self) -> usize {
+        self.items.capacity()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -1,4 +1,6 @@
-//! Small shared building blocks: integer id newtypes.
+//! Small shared building blocks: integer id newtypes, a Java-compatible
+//! heap, a small bit set.
 
+pub(crate) mod bitset;
 pub(crate) mod ids;
 pub(crate) mod javaheap;

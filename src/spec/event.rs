@@ -15,21 +15,44 @@
 //! error messages and the accepted set stay serde_json's.
 
 use std::fmt;
+use std::sync::Arc;
 
 use hashbrown::HashMap;
 use serde_json::Value;
 use smallvec::SmallVec;
 
 /// A JSON event: the line as read and the fields the spec reads.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Cheap to clone and to drop: the text is shared. Lines read a block at
+/// a time share the block's text (one allocation per block, and dropping
+/// an event decrements a counter instead of freeing memory); a line with
+/// escaped strings the spec reads has its own text, holding the line
+/// followed by the decoded strings.
+#[derive(Clone, Debug)]
 pub struct JsonEvent {
-    /// The line (trimmed), followed by the decoded text of string fields
-    /// that had escapes.
-    text: Box<str>,
-    /// How much of `text` is the line.
+    /// The text the line is in.
+    text: Arc<str>,
+    /// Where the line (trimmed) is in `text`.
+    start: u32,
     raw_len: u32,
     /// The fields the spec's expressions read, by slot.
     slots: SmallVec<[Slot; 2]>,
+}
+
+/// Events are equal when their lines and fields are, wherever their
+/// texts are kept.
+impl PartialEq for JsonEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw() == other.raw()
+            && self.slots.len() == other.slots.len()
+            && self.slots.iter().zip(&other.slots).all(|(a, b)| {
+                match (self.str_bytes(a), other.str_bytes(b)) {
+                    (Some(x), Some(y)) => x == y,
+                    (None, None) => a == b,
+                    _ => false,
+                }
+            })
+    }
 }
 
 /// A field of an event, as expressions see it. A missing field is
@@ -44,7 +67,7 @@ pub(crate) enum Slot {
         len: u8,
         bytes: [u8; SHORT],
     },
-    /// A string: a range of the event's text.
+    /// A string: a range of the event's text (not only of its line).
     Str {
         start: u32,
         len: u32,
@@ -71,8 +94,10 @@ impl Slot {
 impl JsonEvent {
     /// The event exactly as it was read.
     pub fn raw(&self) -> &str {
-        // OK because raw_len is a char boundary of text (set at build).
-        self.text.get(..self.raw_len as usize).unwrap_or_default()
+        let start = self.start as usize;
+        // OK because the line is a char-boundary range of the text (set
+        // at build).
+        self.text.get(start..start + self.raw_len as usize).unwrap_or_default()
     }
 
     /// The field in `slot`; `None` for a slot this event does not have.
@@ -852,13 +877,27 @@ impl Line<'_, '_> {
         })
     }
 
-    /// The event.
+    /// The event, with a text of its own.
     ///
     /// # Errors
     ///
     /// When the line and its decoded strings exceed 4 GiB.
     #[inline]
     pub(crate) fn event(&self) -> Result<JsonEvent, String> {
+        self.event_in(None)
+    }
+
+    /// The event; its text is `shared` when the line is `shared[at..]`
+    /// (and needs no decoded strings), or a text of its own.
+    ///
+    /// # Errors
+    ///
+    /// When the line and its decoded strings exceed 4 GiB.
+    #[inline]
+    pub(crate) fn event_in(
+        &self,
+        shared: Option<(&Arc<str>, usize)>,
+    ) -> Result<JsonEvent, String> {
         let raw = &self.line[self.raw.clone()];
         let lead = self.raw.start;
         let n = self.layout.fields;
@@ -907,7 +946,8 @@ impl Line<'_, '_> {
                     Kind::Str => {
                         let content = &self.line[f.start + 1..f.end - 1];
                         Slot::short(content).unwrap_or(Slot::Str {
-                            // In range: raw_len fits in a u32.
+                            // In range: raw_len fits in a u32. Relative to
+                            // the line here; moved below for a shared text.
                             start: (f.start + 1 - lead) as u32,
                             len: content.len() as u32,
                         })
@@ -924,11 +964,31 @@ impl Line<'_, '_> {
                 });
             }
         }
-        let text: Box<str> = match text {
-            Some(t) => t.into_boxed_str(),
-            None => raw.into(),
+        if let Some(t) = text {
+            // Decoded strings: a text of its own, the line first.
+            return Ok(JsonEvent { text: t.into(), start: 0, raw_len, slots });
+        }
+        // The line in the shared text, if every offset fits in a u32.
+        let base = shared.and_then(|(text, at)| {
+            let start = at.checked_add(lead)?;
+            u32::try_from(start.checked_add(raw.len())?).ok()?;
+            Some((text, u32::try_from(start).ok()?))
+        });
+        let Some((text, start)) = base else {
+            return Ok(JsonEvent {
+                text: raw.into(),
+                start: 0,
+                raw_len,
+                slots,
+            });
         };
-        Ok(JsonEvent { text, raw_len, slots })
+        for slot in &mut slots {
+            if let Slot::Str { start: s, .. } = slot {
+                // In range: within the line, which fits (checked above).
+                *s += start;
+            }
+        }
+        Ok(JsonEvent { text: text.clone(), start, raw_len, slots })
     }
 }
 

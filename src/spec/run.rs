@@ -2,7 +2,9 @@
 
 use std::hash::BuildHasher;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use hashbrown::{DefaultHashBuilder, HashMap, HashSet};
 
@@ -438,6 +440,34 @@ impl<W: Write> SpecRunner<W> {
         self.push_prepared(prepared)
     }
 
+    /// Reads line `range` of `block` as [`push_line`](Self::push_line)
+    /// reads a line, the event sharing `block` as its text: lines read a
+    /// block at a time then cost one allocation per block rather than
+    /// one per event, and an event that starts nothing is dropped without
+    /// freeing memory. An event a partial match holds keeps its whole
+    /// block alive, so blocks should be small (a few KiB).
+    ///
+    /// # Errors
+    ///
+    /// As [`push_line`](Self::push_line).
+    ///
+    /// # Panics
+    ///
+    /// If `range` is not a range of `block` at char boundaries.
+    pub fn push_line_in(
+        &mut self,
+        line_no: u64,
+        block: &Arc<str>,
+        range: Range<usize>,
+    ) -> Result<(), RunError> {
+        if block[range.clone()].trim().is_empty() {
+            return Ok(());
+        }
+        let prepared =
+            self.prepare_in(line_no, block, range).map_err(RunError::Event)?;
+        self.push_prepared(prepared)
+    }
+
     /// Parses a line and finds its key and timestamp, without running it
     /// (so `cepflow bench` can time the engine alone).
     ///
@@ -450,7 +480,34 @@ impl<W: Write> SpecRunner<W> {
         line: &str,
     ) -> Result<Prepared, EventError> {
         self.summary.lines += 1;
-        let result = self.spec_prepare(line_no, line);
+        let result = self.spec_prepare(line_no, line, None);
+        if result.is_err() {
+            self.summary.invalid += 1;
+        }
+        result
+    }
+
+    /// [`prepare`](Self::prepare) for line `range` of `block`, the event
+    /// sharing `block` as its text (see
+    /// [`push_line_in`](Self::push_line_in)).
+    ///
+    /// # Errors
+    ///
+    /// The line's [`EventError`]; it is counted as invalid.
+    ///
+    /// # Panics
+    ///
+    /// If `range` is not a range of `block` at char boundaries.
+    pub fn prepare_in(
+        &mut self,
+        line_no: u64,
+        block: &Arc<str>,
+        range: Range<usize>,
+    ) -> Result<Prepared, EventError> {
+        self.summary.lines += 1;
+        let at = range.start;
+        let result =
+            self.spec_prepare(line_no, &block[range], Some((block, at)));
         if result.is_err() {
             self.summary.invalid += 1;
         }
@@ -461,6 +518,7 @@ impl<W: Write> SpecRunner<W> {
         &mut self,
         line_no: u64,
         line: &str,
+        shared: Option<(&Arc<str>, usize)>,
     ) -> Result<Prepared, EventError> {
         let bad = |reason: String| EventError { line: line_no, reason };
         let parsed = self.parser.parse(line).map_err(bad)?;
@@ -481,7 +539,7 @@ impl<W: Write> SpecRunner<W> {
                 None => return Err(bad(format!("no time field \"{path}\""))),
             },
         };
-        let event = parsed.event().map_err(bad)?;
+        let event = parsed.event_in(shared).map_err(bad)?;
         Ok(Prepared { key, event, timestamp })
     }
 

@@ -1,6 +1,7 @@
 //! `cepflow bench`: load every event first, then time only the engine.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use cepflow::spec::{Prepared, RunError, SpecRunner, Summary};
@@ -32,13 +33,20 @@ pub fn bench(a: &BenchArgs) -> ExitCode {
         let _ = &spec_text;
         let mut runner = SpecRunner::counting(spec);
         let mut prepared = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match runner.prepare(i as u64 + 1, line) {
-                Ok(p) => prepared.push(p),
-                Err(e) => eprintln!("{e}"),
+        // Read as `cepflow run` reads: events share the text of their
+        // piece of the input.
+        let mut line_no = 0u64;
+        for piece in crate::input::pieces(&text, crate::PIECE) {
+            let shared: Arc<str> = piece.into();
+            for range in crate::input::line_ranges(&shared) {
+                line_no += 1;
+                if shared[range.clone()].trim().is_empty() {
+                    continue;
+                }
+                match runner.prepare_in(line_no, &shared, range) {
+                    Ok(p) => prepared.push(p),
+                    Err(e) => eprintln!("{e}"),
+                }
             }
         }
         let n = prepared.len();

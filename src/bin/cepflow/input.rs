@@ -94,18 +94,56 @@ impl<R: Read> Blocks<R> {
 /// The lines of a block, without their line ends (`\n`, and any `\r`
 /// before it, as `read_line` and `trim_end_matches(['\n', '\r'])`).
 pub fn lines(block: &str) -> impl Iterator<Item = &str> {
+    line_ranges(block).map(|r| &block[r])
+}
+
+/// Where the [`lines`] of `block` are.
+pub fn line_ranges(
+    block: &str,
+) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let rest = &block[at..];
+        if rest.is_empty() {
+            return None;
+        }
+        let (len, next) = match find_newline(rest.as_bytes()) {
+            Some(nl) => (nl, at + nl + 1),
+            None => (rest.len(), block.len()),
+        };
+        // A newline is ASCII: both sides are char boundaries, and so is
+        // the end of the trimmed line.
+        let line = rest[..len].trim_end_matches(['\n', '\r']);
+        let range = at..at + line.len();
+        at = next;
+        Some(range)
+    })
+}
+
+/// `block` cut into pieces of whole lines, each of `size` bytes or less
+/// unless one line is longer (then it is a piece of its own): the
+/// [`lines`] of the pieces are the lines of the block. Events share the
+/// text of their piece, so small pieces keep little text alive for the
+/// events a partial match holds.
+pub fn pieces(block: &str, size: usize) -> impl Iterator<Item = &str> {
     let mut rest = block;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        let (line, after) = match find_newline(rest.as_bytes()) {
-            // A newline is ASCII: both sides are char boundaries.
-            Some(nl) => (&rest[..nl], &rest[nl + 1..]),
-            None => (rest, ""),
+        let b = rest.as_bytes();
+        let cut = match b.get(..size) {
+            None => b.len(),
+            Some(head) => match head.iter().rposition(|&c| c == b'\n') {
+                Some(nl) => nl + 1,
+                None => find_newline(&b[size..])
+                    .map_or(b.len(), |nl| size + nl + 1),
+            },
         };
+        // Just after a newline (ASCII) or at the end: a char boundary.
+        let (piece, after) = rest.split_at(cut);
         rest = after;
-        Some(line.trim_end_matches(['\n', '\r']))
+        Some(piece)
     })
 }
 
@@ -206,6 +244,27 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn pieces_hold_whole_lines() {
+        let text: String = (0..500)
+            .map(|i| {
+                format!("{}{}", "x".repeat(i % 37), ["\n", "\r\n"][i % 2])
+            })
+            .collect::<String>()
+            + "last";
+        let want: Vec<&str> = lines(&text).collect();
+        for size in [1, 2, 10, 64, 100, 4096, 1 << 20] {
+            let mut got = Vec::new();
+            for piece in pieces(&text, size) {
+                let newlines = piece.bytes().filter(|&b| b == b'\n').count();
+                assert!(piece.len() <= size || newlines <= 1, "{size}");
+                got.extend(lines(piece));
+            }
+            assert_eq!(got, want, "{size}");
+        }
+        assert_eq!(pieces("", 8).count(), 0);
     }
 
     #[test]

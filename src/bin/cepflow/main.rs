@@ -10,6 +10,7 @@ mod lines;
 
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 
@@ -69,6 +70,30 @@ fn check(path: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The size of the pieces of input whose text events share: small, so
+/// that an event a partial match holds keeps little else alive, and
+/// large enough to hold many lines.
+const PIECE: usize = 4096;
+
+/// Reports a line's error: a bad line is printed and skipped (the exit
+/// status when `strict`), anything else ends the run.
+fn report(result: Result<(), RunError>, strict: bool) -> Result<(), ExitCode> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(RunError::Event(e)) => {
+            eprintln!("{e}");
+            if strict {
+                return Err(ExitCode::from(2));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("cepflow: {e}");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
 fn run(a: &RunArgs) -> ExitCode {
     let spec = match load_spec(&a.spec) {
         Ok(s) => s,
@@ -108,36 +133,38 @@ fn run(a: &RunArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+        let Some(p) = &line_parser else {
+            // JSON lines: each event shares the text of its piece of the
+            // block (one allocation per piece, not per event).
+            for piece in input::pieces(block, PIECE) {
+                let shared: Arc<str> = piece.into();
+                for range in input::line_ranges(&shared) {
+                    line_no += 1;
+                    let result = runner.push_line_in(line_no, &shared, range);
+                    if let Err(code) = report(result, a.strict) {
+                        return code;
+                    }
+                }
+            }
+            continue;
+        };
         for line in input::lines(block) {
             line_no += 1;
-            let result = match &line_parser {
-                Some(p) => match p.to_json(line) {
-                    Ok(Some(json)) => runner.push_line(line_no, &json),
-                    Ok(None) => {
-                        unmatched += u64::from(!line.trim().is_empty());
-                        Ok(())
-                    }
-                    Err(reason) => {
-                        bad_fields += 1;
-                        Err(RunError::Event(cepflow::spec::EventError::new(
-                            line_no, reason,
-                        )))
-                    }
-                },
-                None => runner.push_line(line_no, line),
+            let result = match p.to_json(line) {
+                Ok(Some(json)) => runner.push_line(line_no, &json),
+                Ok(None) => {
+                    unmatched += u64::from(!line.trim().is_empty());
+                    Ok(())
+                }
+                Err(reason) => {
+                    bad_fields += 1;
+                    Err(RunError::Event(cepflow::spec::EventError::new(
+                        line_no, reason,
+                    )))
+                }
             };
-            match result {
-                Ok(()) => {}
-                Err(RunError::Event(e)) => {
-                    eprintln!("{e}");
-                    if a.strict {
-                        return ExitCode::from(2);
-                    }
-                }
-                Err(e) => {
-                    eprintln!("cepflow: {e}");
-                    return ExitCode::from(1);
-                }
+            if let Err(code) = report(result, a.strict) {
+                return code;
             }
         }
     }

@@ -1474,6 +1474,34 @@ pub(crate) mod tests {
         assert_eq!(strs(&mut p, &line)[1..], ["é\n", "q"]);
     }
 
+    /// An event sharing its block's text reads as one with its own text;
+    /// a line with decoded strings gets its own text anyway.
+    #[test]
+    fn shared_texts_read_as_own_texts() {
+        let mut p = parser(&["a", "s", "b.c"], Some("k"), None);
+        let lines = [
+            r#"{"a":1,"s":"a string longer than fourteen","k":"x"}"#,
+            r#"  {"s":"short","b":{"c":"nested and long enough!"}}  "#,
+            r#"{"s":"esc\u00e9aped and long enough","a":true}"#,
+            r#"{"a":[1,2],"s":null}"#,
+        ];
+        let block: Arc<str> = lines.join("\n").into();
+        let mut at = 0;
+        for line in lines {
+            let own = p.parse(line).unwrap().event().unwrap();
+            let shared =
+                p.parse(line).unwrap().event_in(Some((&block, at))).unwrap();
+            assert_eq!(shared, own, "{line}");
+            assert_eq!(shared.raw(), line.trim());
+            for (a, b) in shared.slots.iter().zip(&own.slots) {
+                assert_eq!(view(&shared, a), view(&own, b), "{line}");
+            }
+            let escaped = line.contains('\\');
+            assert_eq!(Arc::ptr_eq(&shared.text, &block), !escaped, "{line}");
+            at += line.len() + 1;
+        }
+    }
+
     #[test]
     fn keys_as_written() {
         let mut p = parser(&["k"], Some("k"), None);

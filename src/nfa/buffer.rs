@@ -34,6 +34,10 @@ struct Node {
     /// The previous node of the chain; while the node is free, the next
     /// free node.
     previous: Option<NodeId>,
+    /// The chain's first node (itself for a first node), so the first
+    /// event of a match, which iterative conditions read most (Flink's
+    /// `first(start.price)`), is one step away however long the chain.
+    root: NodeId,
     refs: u32,
 }
 
@@ -171,17 +175,21 @@ impl<E> SharedBuffer<E> {
             self.nodes[p.as_usize()].refs += 1;
         }
         self.events[event.as_usize()].refs += 1;
-        let node = Node { event, stage, previous, refs: 1 };
         self.live_nodes += 1;
-        if let Some(id) = self.free_nodes {
-            let free = &mut self.nodes[id.as_usize()];
-            self.free_nodes = free.previous;
-            *free = node;
-            id
+        let id = match self.free_nodes {
+            Some(id) => id,
+            None => NodeId::must(self.nodes.len()),
+        };
+        let root = previous.map_or(id, |p| self.nodes[p.as_usize()].root);
+        let node = Node { event, stage, previous, root, refs: 1 };
+        if let Some(free) = self.free_nodes {
+            let slot = &mut self.nodes[free.as_usize()];
+            self.free_nodes = slot.previous;
+            *slot = node;
         } else {
             self.nodes.push(node);
-            NodeId::must(self.nodes.len() - 1)
         }
+        id
     }
 
     /// Another run now shares the chain ending at `node`.
@@ -210,6 +218,13 @@ impl<E> SharedBuffer<E> {
             self.release_event(event);
             next = previous;
         }
+    }
+
+    /// The first (stage, event) of the chain ending at `node`.
+    #[inline]
+    pub(crate) fn root(&self, node: NodeId) -> (StageId, EventId) {
+        let root = &self.nodes[self.nodes[node.as_usize()].root.as_usize()];
+        (root.stage, root.event)
     }
 
     /// The chain ending at `node`, newest first: (stage, event).

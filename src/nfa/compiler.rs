@@ -795,6 +795,8 @@ impl<E> Compiler<'_, E> {
     fn freeze(self) -> (Vec<State<E>>, Vec<Leaf<E>>) {
         let mut leaves = Vec::new();
         let mut numbers = HashMap::new();
+        let kinds: Vec<StateKind> =
+            self.states.iter().map(|s| s.kind).collect();
         let states = self
             .states
             .into_iter()
@@ -807,6 +809,10 @@ impl<E> Compiler<'_, E> {
                     .transitions
                     .iter()
                     .any(|t| t.0 == Action::Proceed),
+                may_stop: s
+                    .transitions
+                    .iter()
+                    .any(|t| kinds[t.1] == StateKind::Stop),
                 transitions: s
                     .transitions
                     .into_iter()

@@ -80,6 +80,12 @@ impl<'a, E> Context<'a, E> {
 
     /// The first event `stage` took.
     pub fn first(&self, stage: impl StageKey) -> Option<&'a E> {
+        let stage = stage.resolve(self.stage_names)?;
+        let (root_stage, root_event) = self.buffer.root(self.node?);
+        if root_stage == stage {
+            // The match's first event: no walk.
+            return Some(self.buffer.event(root_event));
+        }
         self.events_rev(stage).last()
     }
 

@@ -484,6 +484,20 @@ impl Runs {
         // An empty queue is the queue [start].
         for i in 0..self.partial.len().max(1) {
             let run = self.partial.as_slice().get(i).copied().unwrap_or(start);
+            let state = nfa.state(run.state);
+            if !state.has_proceed && !state.may_stop {
+                new_start |= step_direct(
+                    nfa,
+                    buffer,
+                    scratch,
+                    run,
+                    event,
+                    &mut next,
+                    &mut potential,
+                    &mut deadline,
+                );
+                continue;
+            }
             let mut new_runs = std::mem::take(&mut scratch.new_runs);
             new_runs.clear();
             compute_next_states(
@@ -539,12 +553,18 @@ impl Runs {
         nfa: &Nfa<E>,
         buffer: &mut SharedBuffer<E>,
         scratch: &mut Scratch,
-        mut next: JavaHeap<Run>,
+        next: JavaHeap<Run>,
         mut potential: JavaHeap<Run>,
         deadline: i64,
         out: &mut O,
     ) -> Result<(), SkipError> {
-        std::mem::swap(&mut self.partial, &mut next);
+        // Copied, not swapped: the key keeps its own allocation and the
+        // scratch keeps its large one, so neither grows on the event path.
+        if next.len() == 1 {
+            self.partial.clear(); // only the start run: see the type docs
+        } else {
+            self.partial.copy_from(&next);
+        }
         self.min_deadline = deadline;
         let result = self.emit_matches(
             nfa,
@@ -787,6 +807,103 @@ fn pruning_id<E>(
             target.map(|p| (p, false))
         }
     })
+}
+
+/// `compute_next_states` and the sorting of its results fused, for a run
+/// whose state has no proceed edge and no edge to a stop state (almost
+/// every run): the decision graph is the state's own transitions, in
+/// order, and no successor can be discarded, so each goes straight to
+/// `next` (or `potential` when final) in the order Flink adds them.
+/// Returns whether the run was the start run and the event started a
+/// partial match (Flink's `isNewStartPartialMatch`).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn step_direct<E>(
+    nfa: &Nfa<E>,
+    buffer: &mut SharedBuffer<E>,
+    scratch: &mut Scratch,
+    run: Run,
+    event: &mut Incoming<E>,
+    next: &mut JavaHeap<Run>,
+    potential: &mut JavaHeap<Run>,
+    deadline: &mut i64,
+) -> bool {
+    let state = nfa.state(run.state);
+    let is_start = state.kind == StateKind::Start;
+    let mut emit = |r: Run| {
+        if nfa.state(r.state).kind == StateKind::Final {
+            potential.add(r);
+        } else {
+            *deadline = (*deadline).min(deadline_of(nfa, &r));
+            next.add(r);
+        }
+    };
+    scratch.conditions.start_run();
+    // The first run that keeps the old chain inherits the old run's
+    // reference to it (see compute_next_states).
+    let mut inherited = false;
+    let mut took = false;
+    for t in &state.transitions {
+        let holds = {
+            let ctx = Context {
+                buffer,
+                node: run.node,
+                stage_names: &nfa.stage_names,
+                timestamp: event.timestamp,
+            };
+            let value = event.get(buffer);
+            scratch.conditions.test(nfa, &t.test, value, &ctx)
+        };
+        if !holds {
+            continue;
+        }
+        match t.action {
+            Action::Ignore => {
+                if !is_start {
+                    if inherited {
+                        buffer.retain(run.node);
+                    }
+                    inherited = true;
+                    emit(Run { state: t.target, ..run });
+                }
+            }
+            Action::Take => {
+                took = true;
+                let id = event.register(buffer);
+                // OK because only states of a stage have take edges.
+                let stage = state.stage.expect("take from a stage");
+                let node = buffer.put(stage, id, run.node);
+                let (start_ts, start_seq) = if is_start {
+                    buffer.event_order(id)
+                } else {
+                    (run.start_ts, run.start_seq)
+                };
+                let taken = Run {
+                    state: t.target,
+                    node: Some(node),
+                    start_ts,
+                    prev_ts: event.timestamp,
+                    start_seq,
+                };
+                emit(taken);
+                if let Some(fin) = final_after_proceed(
+                    nfa, buffer, scratch, run, event, t.target,
+                ) {
+                    buffer.retain(Some(node));
+                    emit(Run { state: fin, ..taken });
+                }
+            }
+            // OK: the caller checked the state has no proceed edge.
+            Action::Proceed => {}
+        }
+    }
+    if is_start {
+        emit(Run::start(run.state));
+    }
+    if !inherited {
+        buffer.release(run.node);
+    }
+    is_start && took && event.timestamp > 0
 }
 
 /// Flink's `computeNextStates`: every run the event can lead `run` to,

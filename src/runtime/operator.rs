@@ -141,11 +141,17 @@ struct KeyState<K> {
 impl<K> KeyState<K> {
     fn add_timer(&mut self, pattern: usize, at: i64) {
         let t = Timer { at, pattern: pattern as u32 };
-        let i = self.timers.partition_point(|x| *x < t);
-        if self.timers.get(i) != Some(&t) {
+        if self.timers.last().is_none_or(|last| *last < t) {
+            // The usual case: time moves forward.
+            self.timers.push(t);
+        } else {
+            let i = self.timers.partition_point(|x| *x < t);
+            if self.timers.get(i) == Some(&t) {
+                return;
+            }
             self.timers.insert(i, t);
-            self.unqueued.push(t);
         }
+        self.unqueued.push(t);
     }
 
     /// Fires the timers at or before `now`: the patterns they wake.
@@ -436,13 +442,13 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 }
                 // Usually the newest event: append; otherwise insert after
                 // every event with the same or a smaller timestamp.
-                let at =
-                    if self.reorder.back().is_none_or(|b| b.0 <= timestamp) {
-                        self.reorder.len()
-                    } else {
-                        self.reorder.partition_point(|e| e.0 <= timestamp)
-                    };
-                self.reorder.insert(at, (timestamp, key, event));
+                if self.reorder.back().is_none_or(|b| b.0 <= timestamp) {
+                    self.reorder.push_back((timestamp, key, event));
+                } else {
+                    let at =
+                        self.reorder.partition_point(|e| e.0 <= timestamp);
+                    self.reorder.insert(at, (timestamp, key, event));
+                }
                 Ok(())
             }
             TimeMode::ProcessingTime => {

@@ -6,9 +6,17 @@ use smallvec::SmallVec;
 /// to the heap. The keyed operator keeps a few per key (patterns with
 /// live runs, patterns that started a match in this visit), so that a
 /// visit touches only the patterns that have something.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BitSet {
     words: SmallVec<[u64; 1]>,
+}
+
+impl Default for BitSet {
+    /// Empty, with its inline word in place (so inserting below 64 never
+    /// takes the resizing path).
+    fn default() -> Self {
+        Self { words: smallvec::smallvec![0] }
+    }
 }
 
 impl BitSet {
@@ -23,10 +31,13 @@ impl BitSet {
 
     #[inline]
     pub(crate) fn insert(&mut self, i: usize) {
-        if self.words.len() <= i / 64 {
-            self.words.resize(i / 64 + 1, 0);
+        match self.words.get_mut(i / 64) {
+            Some(w) => *w |= 1 << (i % 64),
+            None => {
+                self.words.resize(i / 64 + 1, 0);
+                self.words[i / 64] |= 1 << (i % 64);
+            }
         }
-        self.words[i / 64] |= 1 << (i % 64);
     }
 
     #[inline]

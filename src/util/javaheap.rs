@@ -38,6 +38,9 @@ impl<T: HeapKey> JavaHeap<T> {
         T: Copy,
     {
         self.items.clear();
+        // A first allocation with some room: queues usually hold a few
+        // entries, reached one at a time.
+        self.items.reserve(other.items.len().max(4));
         self.items.extend_from_slice(&other.items);
     }
 

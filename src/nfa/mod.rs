@@ -3,8 +3,8 @@
 //! * [`Nfa`]: the immutable automaton, built by
 //!   [`PatternBuilder::build`](crate::PatternBuilder::build) (a port of
 //!   Flink's `NFACompiler`), shared by every key.
-//! * [`SharedBuffer`]: one key's events and partial-match chains, shared
-//!   by all patterns on that key.
+//! * [`SharedBuffer`]: events and partial-match chains, shared by all
+//!   patterns (and, in the keyed operator, by all keys).
 //! * [`Runs`]: one key's partial matches of one pattern, stepped by
 //!   [`Runs::process`] and [`Runs::advance_time`] (Flink's `NFA.process`
 //!   and `NFA.advanceTime`).

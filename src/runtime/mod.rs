@@ -12,13 +12,15 @@
 //!   timestamp the key's runs are advanced to it, so windows expire first.
 //! * **Processing time.** Events are processed on arrival at the
 //!   operator's clock.
-//! * **Timers.** A key is visited when the watermark passes its earliest
-//!   buffered event or the earliest window deadline of its runs, through
-//!   one heap of (time, key) entries: idle keys cost nothing.
+//! * **Timers.** As Flink, a key is visited when the watermark passes one
+//!   of its buffered events or one of its window timers (`t + window`,
+//!   set after a partial match starts). Timers wait in per-pattern queues
+//!   in time order: idle keys cost nothing.
 //! * **Fan-out.** Every pattern runs on the same keyed input; an event is
 //!   keyed, buffered and stored once, however many patterns there are.
 //! * **Hygiene.** A key with no partial matches and no buffered events is
-//!   dropped; its state is recycled for the next new key.
+//!   dropped; its state is recycled for the next new key. An event that
+//!   starts nothing on such a key never materialises it.
 
 mod operator;
 mod pipeline;

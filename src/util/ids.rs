@@ -69,11 +69,11 @@ index_type!(
     StateId
 );
 index_type!(
-    /// A node of a per-key shared buffer.
+    /// A node of a shared buffer.
     NodeId
 );
 index_type!(
-    /// An event stored in a per-key shared buffer.
+    /// An event stored in a shared buffer.
     EventId
 );
 

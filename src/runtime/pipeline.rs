@@ -120,7 +120,7 @@ impl<I> std::fmt::Debug for Pipeline<I> {
 
 impl<E> Pipeline<std::iter::Empty<E>> {
     /// A pipeline whose events will come from an asynchronous stream,
-    /// given to [`Keyed::run_stream`] (feature `futures`).
+    /// given to `Keyed::run_stream` (feature `futures`).
     pub fn for_stream() -> Self {
         Self { source: std::iter::empty() }
     }

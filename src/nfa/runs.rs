@@ -15,7 +15,7 @@ use super::automaton::{Action, AfterMatch, Nfa, StateKind};
 use super::buffer::{EventOrder, SharedBuffer};
 use super::context::Context;
 use super::matched::Match;
-use crate::pattern::condition::{Program, Test};
+use crate::pattern::condition::Test;
 use crate::util::ids::{EventId, NodeId, StageId, StateId};
 use crate::util::javaheap::{HeapKey, JavaHeap};
 
@@ -241,32 +241,7 @@ impl ConditionCache {
         event: &E,
         ctx: &Context<'_, E>,
     ) -> bool {
-        match test {
-            Test::True => true,
-            Test::Leaf(i) => self.leaf(nfa, *i, event, ctx),
-            Test::NotLeaf(i) => !self.leaf(nfa, *i, event, ctx),
-            Test::Program(p) => self.eval(nfa, p, event, ctx),
-        }
-    }
-
-    fn eval<E>(
-        &mut self,
-        nfa: &Nfa<E>,
-        program: &Program,
-        event: &E,
-        ctx: &Context<'_, E>,
-    ) -> bool {
-        match program {
-            Program::True => true,
-            Program::Leaf(i) => self.leaf(nfa, *i, event, ctx),
-            Program::Not(a) => !self.eval(nfa, a, event, ctx),
-            Program::And(a, b) => {
-                self.eval(nfa, a, event, ctx) && self.eval(nfa, b, event, ctx)
-            }
-            Program::Or(a, b) => {
-                self.eval(nfa, a, event, ctx) || self.eval(nfa, b, event, ctx)
-            }
-        }
+        test.eval(&mut |i| self.leaf(nfa, i, event, ctx))
     }
 }
 
@@ -278,30 +253,7 @@ fn test_uncached<E>(
     event: &E,
     ctx: &Context<'_, E>,
 ) -> bool {
-    fn eval<E>(
-        nfa: &Nfa<E>,
-        p: &Program,
-        event: &E,
-        ctx: &Context<'_, E>,
-    ) -> bool {
-        match p {
-            Program::True => true,
-            Program::Leaf(i) => nfa.leaves[*i as usize].call(event, ctx),
-            Program::Not(a) => !eval(nfa, a, event, ctx),
-            Program::And(a, b) => {
-                eval(nfa, a, event, ctx) && eval(nfa, b, event, ctx)
-            }
-            Program::Or(a, b) => {
-                eval(nfa, a, event, ctx) || eval(nfa, b, event, ctx)
-            }
-        }
-    }
-    match test {
-        Test::True => true,
-        Test::Leaf(i) => nfa.leaves[*i as usize].call(event, ctx),
-        Test::NotLeaf(i) => !nfa.leaves[*i as usize].call(event, ctx),
-        Test::Program(p) => eval(nfa, p, event, ctx),
-    }
+    test.eval(&mut |i| nfa.leaves[i as usize].call(event, ctx))
 }
 
 /// The partial matches of one pattern for one key (Flink's `NFAState`).
@@ -860,37 +812,17 @@ fn step_direct<E>(
         match t.action {
             Action::Ignore => {
                 if !is_start {
-                    if inherited {
-                        buffer.retain(run.node);
-                    }
-                    inherited = true;
-                    emit(Run { state: t.target, ..run });
+                    emit(ignore_edge(buffer, run, t.target, &mut inherited));
                 }
             }
             Action::Take => {
                 took = true;
-                let id = event.register(buffer);
-                // OK because only states of a stage have take edges.
-                let stage = state.stage.expect("take from a stage");
-                let node = buffer.put(stage, id, run.node);
-                let (start_ts, start_seq) = if is_start {
-                    buffer.event_order(id)
-                } else {
-                    (run.start_ts, run.start_seq)
-                };
-                let taken = Run {
-                    state: t.target,
-                    node: Some(node),
-                    start_ts,
-                    prev_ts: event.timestamp,
-                    start_seq,
-                };
+                let (taken, fin) = take_edge(
+                    nfa, buffer, scratch, run, event, t.source, t.target,
+                );
                 emit(taken);
-                if let Some(fin) = final_after_proceed(
-                    nfa, buffer, scratch, run, event, t.target,
-                ) {
-                    buffer.retain(Some(node));
-                    emit(Run { state: fin, ..taken });
+                if let Some(fin) = fin {
+                    emit(fin);
                 }
             }
             // OK: the caller checked the state has no proceed edge.
@@ -933,38 +865,15 @@ fn compute_next_states<E>(
         match action {
             Action::Ignore => {
                 if !is_start {
-                    if inherited {
-                        buffer.retain(run.node);
-                    }
-                    inherited = true;
-                    out.push(Run { state: target, ..run });
+                    out.push(ignore_edge(buffer, run, target, &mut inherited));
                 }
             }
             Action::Take => {
-                let id = event.register(buffer);
-                // OK because only states of a stage have take edges.
-                let stage =
-                    nfa.state(source).stage.expect("take from a stage");
-                let node = buffer.put(stage, id, run.node);
-                let (start_ts, start_seq) = if is_start {
-                    buffer.event_order(id)
-                } else {
-                    (run.start_ts, run.start_seq)
-                };
-                let taken = Run {
-                    state: target,
-                    node: Some(node),
-                    start_ts,
-                    prev_ts: event.timestamp,
-                    start_seq,
-                };
+                let (taken, fin) = take_edge(
+                    nfa, buffer, scratch, run, event, source, target,
+                );
                 out.push(taken);
-                if let Some(fin) = final_after_proceed(
-                    nfa, buffer, scratch, run, event, target,
-                ) {
-                    buffer.retain(Some(node));
-                    out.push(Run { state: fin, ..taken });
-                }
+                out.extend(fin);
             }
             Action::Proceed => {}
         }
@@ -975,6 +884,63 @@ fn compute_next_states<E>(
     if !inherited {
         buffer.release(run.node);
     }
+}
+
+/// Follows an ignore edge of (non-start) `run` to `target`: the new run
+/// keeps the chain. The first one inherits the old run's reference to it
+/// (`inherited`), the others retain it, so a run that only waits costs no
+/// reference counting.
+#[inline(always)]
+fn ignore_edge<E>(
+    buffer: &mut SharedBuffer<E>,
+    run: Run,
+    target: StateId,
+    inherited: &mut bool,
+) -> Run {
+    if *inherited {
+        buffer.retain(run.node);
+    }
+    *inherited = true;
+    Run { state: target, ..run }
+}
+
+/// Follows a take edge of `run` (from `source` to `target`): the event
+/// joins the chain. Also returns the run at the final state the new one
+/// reaches by proceed edges at once, if any (Flink's
+/// `findFinalStateAfterProceed`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn take_edge<E>(
+    nfa: &Nfa<E>,
+    buffer: &mut SharedBuffer<E>,
+    scratch: &mut Scratch,
+    run: Run,
+    event: &mut Incoming<E>,
+    source: StateId,
+    target: StateId,
+) -> (Run, Option<Run>) {
+    let id = event.register(buffer);
+    // OK because only states of a stage have take edges.
+    let stage = nfa.state(source).stage.expect("take from a stage");
+    let node = buffer.put(stage, id, run.node);
+    let (start_ts, start_seq) = if run.start_seq == NO_SEQ {
+        buffer.event_order(id)
+    } else {
+        (run.start_ts, run.start_seq)
+    };
+    let taken = Run {
+        state: target,
+        node: Some(node),
+        start_ts,
+        prev_ts: event.timestamp,
+        start_seq,
+    };
+    let fin = final_after_proceed(nfa, buffer, scratch, run, event, target)
+        .map(|fin| {
+            buffer.retain(Some(node));
+            Run { state: fin, ..taken }
+        });
+    (taken, fin)
 }
 
 /// Flink's `createDecisionGraph`: follows proceed edges whose condition

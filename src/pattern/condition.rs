@@ -160,6 +160,18 @@ pub(crate) enum Test {
 }
 
 impl Test {
+    /// Evaluates the test, asking `leaf` for each closure's result (so
+    /// the engine's cached and direct evaluations share this walk).
+    #[inline]
+    pub(crate) fn eval(&self, leaf: &mut impl FnMut(u32) -> bool) -> bool {
+        match self {
+            Test::True => true,
+            Test::Leaf(i) => leaf(*i),
+            Test::NotLeaf(i) => !leaf(*i),
+            Test::Program(p) => p.eval(leaf),
+        }
+    }
+
     pub(crate) fn new(program: Program) -> Self {
         match program {
             Program::True => Test::True,
@@ -182,6 +194,20 @@ pub(crate) enum Program {
     Not(Box<Program>),
     And(Box<Program>, Box<Program>),
     Or(Box<Program>, Box<Program>),
+}
+
+impl Program {
+    /// Evaluates the program with short-circuiting `and`/`or`, asking
+    /// `leaf` for each closure's result.
+    pub(crate) fn eval(&self, leaf: &mut impl FnMut(u32) -> bool) -> bool {
+        match self {
+            Program::True => true,
+            Program::Leaf(i) => leaf(*i),
+            Program::Not(a) => !a.eval(leaf),
+            Program::And(a, b) => a.eval(leaf) && b.eval(leaf),
+            Program::Or(a, b) => a.eval(leaf) || b.eval(leaf),
+        }
+    }
 }
 
 fn compile<E>(

@@ -60,7 +60,7 @@ fn run_nfa<E, K: Hash + Eq>(
     let mut out = Count::default();
     for e in events {
         let t = ts(&e);
-        let runs = keys.entry(key(&e)).or_insert_with(|| Runs::new(nfa));
+        let runs = keys.entry(key(&e)).or_default();
         runs.advance_time(nfa, &mut buffer, &mut scratch, t, false, &mut out)
             .expect("no throw");
         let mut incoming = Incoming::new(e, t);

@@ -106,7 +106,7 @@ fn the_counter_sees_allocations() {
 fn an_event_that_starts_nothing_allocates_nothing_in_the_engine() {
     let pattern = brute_force();
     let nfa = pattern.nfa();
-    let mut runs = Runs::new(nfa);
+    let mut runs = Runs::new();
     let mut buffer = SharedBuffer::new();
     let mut scratch = Scratch::new();
     let mut out = Count::default();

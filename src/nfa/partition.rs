@@ -60,9 +60,8 @@ impl<E: Clone> Output<E> for Collect<E> {
 impl<E> Partition<E> {
     /// A fresh partition; timed-out partial matches are discarded.
     pub fn new(pattern: &Pattern<E>) -> Self {
-        let nfa = pattern.nfa();
         Self {
-            runs: Runs::new(nfa),
+            runs: Runs::new(),
             pattern: pattern.clone(),
             buffer: SharedBuffer::new(),
             scratch: Scratch::new(),

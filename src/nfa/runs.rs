@@ -276,10 +276,16 @@ pub struct Runs {
     min_deadline: i64,
 }
 
+impl Default for Runs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Runs {
-    /// The runs of a fresh key: just the start run.
-    pub fn new<E>(nfa: &Nfa<E>) -> Self {
-        let _ = nfa;
+    /// The runs of a fresh key: just the start run (which, as an empty
+    /// queue, needs nothing from the automaton).
+    pub fn new() -> Self {
         Self {
             partial: JavaHeap::default(),
             completed: JavaHeap::default(),
@@ -343,8 +349,7 @@ impl Runs {
     }
 
     /// Releases every run's events from the buffer, leaving the start run.
-    pub fn clear<E>(&mut self, nfa: &Nfa<E>, buffer: &mut SharedBuffer<E>) {
-        let _ = nfa;
+    pub fn clear<E>(&mut self, buffer: &mut SharedBuffer<E>) {
         for run in self.partial.drain_in_array_order() {
             buffer.release(run.node);
         }

@@ -313,10 +313,10 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     ) -> PatternId {
         let nfa = pattern.nfa_arc();
         for state in self.keys.iter_mut().flatten() {
-            state.runs.push(Runs::new(&nfa));
+            state.runs.push(Runs::new());
         }
         for state in &mut self.recycled {
-            state.runs.push(Runs::new(&nfa));
+            state.runs.push(Runs::new());
         }
         self.patterns.push(PatternSlot { nfa, options, active: true });
         self.timer_queues.push(VecDeque::new());
@@ -332,7 +332,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         options: PatternOptions,
     ) {
         let nfa = pattern.nfa_arc();
-        self.reset_pattern_runs(id, &nfa);
+        self.reset_pattern_runs(id);
         let slot = &mut self.patterns[id.index()];
         slot.nfa = nfa;
         slot.options = options;
@@ -342,13 +342,12 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// Removes a pattern at run time: its partial matches are dropped;
     /// its id is not reused.
     pub fn remove_pattern(&mut self, id: PatternId) {
-        let nfa = self.patterns[id.index()].nfa.clone();
-        self.reset_pattern_runs(id, &nfa);
+        self.reset_pattern_runs(id);
         self.patterns[id.index()].active = false;
     }
 
-    fn reset_pattern_runs(&mut self, id: PatternId, new_nfa: &Arc<Nfa<E>>) {
-        let old = self.patterns[id.index()].nfa.clone();
+    /// Drops every key's runs and timers of pattern `id`.
+    fn reset_pattern_runs(&mut self, id: PatternId) {
         let mut live = 0;
         let i = id.index();
         for state in self.keys.iter_mut().flatten() {
@@ -356,8 +355,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             let dropped = runs.partial_count() as u64;
             live += dropped;
             state.live_partial -= dropped;
-            runs.clear(&old, &mut self.buffer);
-            *runs = Runs::new(new_nfa);
+            runs.clear(&mut self.buffer);
             state.busy.remove(i);
             state.new_start.remove(i);
             state.timers.retain(|t| t.pattern as usize != i);
@@ -712,11 +710,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             }
             None => Box::new(KeyState {
                 key,
-                runs: self
-                    .patterns
-                    .iter()
-                    .map(|p| Runs::new(&p.nfa))
-                    .collect(),
+                runs: self.patterns.iter().map(|_| Runs::new()).collect(),
                 busy: BitSet::default(),
                 new_start: BitSet::default(),
                 timers: SmallVec::new(),
@@ -892,9 +886,9 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     &mut incoming,
                     &mut out,
                 );
-                state.busy.set(i, !runs.is_idle());
                 state.next_expiry = state.next_expiry.min(runs.next_expiry());
                 self.counters.matches += out.matches;
+                state.note(i);
                 match step {
                     Ok(true) => state.new_start.insert(i),
                     Ok(false) => {}

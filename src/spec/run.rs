@@ -479,12 +479,7 @@ impl<W: Write> SpecRunner<W> {
         line_no: u64,
         line: &str,
     ) -> Result<Prepared, EventError> {
-        self.summary.lines += 1;
-        let result = self.spec_prepare(line_no, line, None);
-        if result.is_err() {
-            self.summary.invalid += 1;
-        }
-        result
+        self.counted_prepare(line_no, line, None)
     }
 
     /// [`prepare`](Self::prepare) for line `range` of `block`, the event
@@ -504,10 +499,20 @@ impl<W: Write> SpecRunner<W> {
         block: &Arc<str>,
         range: Range<usize>,
     ) -> Result<Prepared, EventError> {
-        self.summary.lines += 1;
         let at = range.start;
-        let result =
-            self.spec_prepare(line_no, &block[range], Some((block, at)));
+        self.counted_prepare(line_no, &block[range], Some((block, at)))
+    }
+
+    /// `spec_prepare`, counting the line and, if it fails, the invalid
+    /// line.
+    fn counted_prepare(
+        &mut self,
+        line_no: u64,
+        line: &str,
+        shared: Option<(&Arc<str>, usize)>,
+    ) -> Result<Prepared, EventError> {
+        self.summary.lines += 1;
+        let result = self.spec_prepare(line_no, line, shared);
         if result.is_err() {
             self.summary.invalid += 1;
         }

@@ -1,7 +1,6 @@
 //! `cepflow bench`: load every event first, then time only the engine.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use cepflow::spec::{Prepared, RunError, SpecRunner, Summary};
@@ -9,12 +8,11 @@ use cepflow::spec::{Prepared, RunError, SpecRunner, Summary};
 use crate::args::BenchArgs;
 
 pub fn bench(a: &BenchArgs) -> ExitCode {
-    let spec_text = match std::fs::read_to_string(&a.spec) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("cepflow: cannot read spec {}: {e}", a.spec);
-            return ExitCode::from(2);
-        }
+    // The spec first, so a bad spec is reported before the events are
+    // read; each repetition needs a fresh runner, so later ones reload it.
+    let mut first_spec = match crate::load_spec(&a.spec) {
+        Ok(s) => Some(s),
+        Err(code) => return code,
     };
     let text = match std::fs::read_to_string(&a.events) {
         Ok(t) => t,
@@ -26,29 +24,33 @@ pub fn bench(a: &BenchArgs) -> ExitCode {
     let mut times = Vec::new();
     let mut last = None;
     for _ in 0..a.repeat.max(1) {
-        let spec = match crate::load_spec(&a.spec) {
+        let spec = match first_spec
+            .take()
+            .map_or_else(|| crate::load_spec(&a.spec), Ok)
+        {
             Ok(s) => s,
             Err(code) => return code,
         };
-        let _ = &spec_text;
         let mut runner = SpecRunner::counting(spec);
         let mut prepared = Vec::new();
         // Read as `cepflow run` reads: events share the text of their
         // piece of the input.
         let mut line_no = 0u64;
-        for piece in crate::input::pieces(&text, crate::PIECE) {
-            let shared: Arc<str> = piece.into();
-            for range in crate::input::line_ranges(&shared) {
+        let read = crate::input::for_each_shared_line(
+            &text,
+            crate::PIECE,
+            |shared, range| {
                 line_no += 1;
-                if shared[range.clone()].trim().is_empty() {
-                    continue;
+                if !shared[range.clone()].trim().is_empty() {
+                    match runner.prepare_in(line_no, shared, range) {
+                        Ok(p) => prepared.push(p),
+                        Err(e) => eprintln!("{e}"),
+                    }
                 }
-                match runner.prepare_in(line_no, &shared, range) {
-                    Ok(p) => prepared.push(p),
-                    Err(e) => eprintln!("{e}"),
-                }
-            }
-        }
+                Ok::<(), std::convert::Infallible>(())
+            },
+        );
+        let Ok(()) = read;
         let n = prepared.len();
         let start = Instant::now();
         let summary = match timed(runner, prepared) {

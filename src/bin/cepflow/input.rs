@@ -3,6 +3,7 @@
 //! lines, the same error at the same line).
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
 /// Lines of a reader, a block of complete lines at a time.
 pub struct Blocks<R> {
@@ -118,6 +119,23 @@ pub fn line_ranges(
         at = next;
         Some(range)
     })
+}
+
+/// Calls `f` with every line of `block` as a range of the text it shares
+/// with the other lines of its piece (see [`pieces`]): one allocation per
+/// piece, not per line. Stops at the first error `f` returns.
+pub fn for_each_shared_line<E>(
+    block: &str,
+    size: usize,
+    mut f: impl FnMut(&Arc<str>, std::ops::Range<usize>) -> Result<(), E>,
+) -> Result<(), E> {
+    for piece in pieces(block, size) {
+        let shared: Arc<str> = piece.into();
+        for range in line_ranges(&shared) {
+            f(&shared, range)?;
+        }
+    }
+    Ok(())
 }
 
 /// `block` cut into pieces of whole lines, each of `size` bytes or less

@@ -10,7 +10,6 @@ mod lines;
 
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 
@@ -136,15 +135,13 @@ fn run(a: &RunArgs) -> ExitCode {
         let Some(p) = &line_parser else {
             // JSON lines: each event shares the text of its piece of the
             // block (one allocation per piece, not per event).
-            for piece in input::pieces(block, PIECE) {
-                let shared: Arc<str> = piece.into();
-                for range in input::line_ranges(&shared) {
+            let read =
+                input::for_each_shared_line(block, PIECE, |text, at| {
                     line_no += 1;
-                    let result = runner.push_line_in(line_no, &shared, range);
-                    if let Err(code) = report(result, a.strict) {
-                        return code;
-                    }
-                }
+                    report(runner.push_line_in(line_no, text, at), a.strict)
+                });
+            if let Err(code) = read {
+                return code;
             }
             continue;
         };

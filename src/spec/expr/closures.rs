@@ -243,21 +243,10 @@ impl Compiler {
     /// `count(...)` compared with a number literal: counts up to what
     /// decides the comparison (see `Evaluator::count_cmp`).
     fn count_cmp(&self, op: CmpOp, a: NodeId, b: NodeId) -> Option<Pred> {
-        let (agg, k, flipped) = match (self.ast.node(a), self.ast.node(b)) {
-            (Node::Agg(AggFn::Count, ..), Node::Lit(Lit::Num(k))) => {
-                (a, *k, false)
-            }
-            (Node::Lit(Lit::Num(k)), Node::Agg(AggFn::Count, ..)) => {
-                (b, *k, true)
-            }
-            _ => return None,
-        };
-        let Node::Agg(_, stage, path) = self.ast.node(agg) else {
-            return None;
-        };
-        let stage = *stage;
+        let c = eval::count_literal(&self.ast, a, b)?;
+        let (stage, k, flipped) = (c.stage, c.k, c.flipped);
         let cap = eval::count_cap(k);
-        let slot = (!path.is_empty()).then(|| self.slot(agg));
+        let slot = c.by_field.then(|| self.slot(c.agg));
         let op = if flipped { flip(op) } else { op };
         Some(Arc::new(move |_, m| {
             let n = eval::count(m, stage, slot, cap) as f64;
@@ -317,14 +306,14 @@ fn field_taken(
         let other = if first { m.first(stage) } else { m.last(stage) };
         let (x, y) = (e.slot(s), other.and_then(|ev| ev.slot(t)));
         if let (Some(Slot::Num(a)), Some(Slot::Num(b))) = (x, y) {
-            return num_op(op, *a, *b);
+            return ord_op(op, a, b);
         }
         let texts = match (x, other.zip(y)) {
             (Some(a), Some((ev, b))) => e.str_bytes(a).zip(ev.str_bytes(b)),
             _ => None,
         };
         match texts {
-            Some((a, b)) => str_op(op, a, b),
+            Some((a, b)) => ord_op(op, a, b),
             None => {
                 let y = other.map_or(Val::Null, |ev| field(ev, t));
                 compare(op, &field(e, s), &y)
@@ -346,19 +335,9 @@ fn str_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).all(|(x, y)| x == y)
 }
 
-fn num_op(op: CmpOp, a: f64, b: f64) -> bool {
-    match op {
-        CmpOp::Eq => a == b,
-        CmpOp::Ne => a != b,
-        CmpOp::Lt => a < b,
-        CmpOp::Le => a <= b,
-        CmpOp::Gt => a > b,
-        CmpOp::Ge => a >= b,
-    }
-}
-
-/// Strings compare by code point, which is UTF-8 byte order.
-fn str_op(op: CmpOp, a: &[u8], b: &[u8]) -> bool {
+/// `a OP b` for two numbers or two strings (strings compare by code
+/// point, which is UTF-8 byte order).
+fn ord_op<T: PartialOrd + ?Sized>(op: CmpOp, a: &T, b: &T) -> bool {
     match op {
         CmpOp::Eq => a == b,
         CmpOp::Ne => a != b,

@@ -130,23 +130,11 @@ impl<'a> Evaluator<'a> {
     /// (`count(rise) == 0` looks at one event, not all of them). `None`
     /// for any other comparison.
     fn count_cmp(&self, op: CmpOp, a: NodeId, b: NodeId) -> Option<bool> {
-        let (agg, k, flipped) = match (self.ast.node(a), self.ast.node(b)) {
-            (Node::Agg(AggFn::Count, ..), Node::Lit(Lit::Num(k))) => {
-                (a, *k, false)
-            }
-            (Node::Lit(Lit::Num(k)), Node::Agg(AggFn::Count, ..)) => {
-                (b, *k, true)
-            }
-            _ => return None,
-        };
-        let Node::Agg(_, stage, path) = self.ast.node(agg) else {
-            return None;
-        };
-        let cap = count_cap(k);
-        let slot = (!path.is_empty()).then(|| self.slot(agg));
-        let n = Val::Num(count(self.matched, *stage, slot, cap) as f64);
-        let k = Val::Num(k);
-        Some(if flipped { compare(op, &k, &n) } else { compare(op, &n, &k) })
+        let c = count_literal(self.ast, a, b)?;
+        let slot = c.by_field.then(|| self.slot(c.agg));
+        let n = count(self.matched, c.stage, slot, count_cap(c.k)) as f64;
+        let (n, k) = (Val::Num(n), Val::Num(c.k));
+        Some(if c.flipped { compare(op, &k, &n) } else { compare(op, &n, &k) })
     }
 
     /// A left-to-right chain; once a value is not a number the result is
@@ -164,6 +152,42 @@ impl<'a> Evaluator<'a> {
         }
         Val::Num(acc)
     }
+}
+
+/// `count(...)` compared with a number literal, the comparison both
+/// evaluators short-cut (see `Evaluator::count_cmp`).
+pub(crate) struct CountLiteral {
+    /// The `count` node.
+    pub(crate) agg: NodeId,
+    pub(crate) stage: StageId,
+    /// Whether it counts a field's values (`count(s.f)`), not events.
+    pub(crate) by_field: bool,
+    pub(crate) k: f64,
+    /// Whether the literal is on the left.
+    pub(crate) flipped: bool,
+}
+
+/// Recognises `count(...) OP k` and `k OP count(...)` in operands `a`, `b`.
+pub(crate) fn count_literal(
+    ast: &Ast,
+    a: NodeId,
+    b: NodeId,
+) -> Option<CountLiteral> {
+    let (agg, k, flipped) = match (ast.node(a), ast.node(b)) {
+        (Node::Agg(AggFn::Count, ..), Node::Lit(Lit::Num(k))) => {
+            (a, *k, false)
+        }
+        (Node::Lit(Lit::Num(k)), Node::Agg(AggFn::Count, ..)) => (b, *k, true),
+        _ => return None,
+    };
+    let Node::Agg(_, stage, path) = ast.node(agg) else { return None };
+    Some(CountLiteral {
+        agg,
+        stage: *stage,
+        by_field: !path.is_empty(),
+        k,
+        flipped,
+    })
 }
 
 /// How far a count compared with `k` must count: a count n above

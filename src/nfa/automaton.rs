@@ -42,6 +42,44 @@ pub(crate) struct Transition<E> {
     pub(crate) condition: Condition<E>,
     /// As evaluated: over the NFA's numbered leaves, in its fastest form.
     pub(crate) test: Test,
+    /// How this transition's test relates to the previous transition's in
+    /// the same state (Flink puts a condition on the take edge and its
+    /// negation on the ignore edge), so a state's edges are decided with
+    /// one condition call.
+    pub(crate) reuse: Reuse,
+    /// Whether the target is the final state (the run completes).
+    pub(crate) target_final: bool,
+    /// Whether the target has proceed edges (a take may reach the final
+    /// state through them at once).
+    pub(crate) target_proceeds: bool,
+}
+
+/// A transition's test, compared with the previous transition's test in
+/// the same state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reuse {
+    /// Unrelated: evaluate it.
+    No,
+    /// The same test: the same answer.
+    Same,
+    /// The negation: the opposite answer.
+    Negated,
+}
+
+impl Reuse {
+    /// How `test` relates to `previous`.
+    pub(crate) fn between(previous: Option<&Test>, test: &Test) -> Self {
+        match (previous, test) {
+            (Some(Test::Leaf(a)), Test::NotLeaf(b))
+            | (Some(Test::NotLeaf(a)), Test::Leaf(b))
+                if a == b =>
+            {
+                Reuse::Negated
+            }
+            (Some(p), t) if p == t && !matches!(t, Test::True) => Reuse::Same,
+            _ => Reuse::No,
+        }
+    }
 }
 
 pub(crate) struct State<E> {

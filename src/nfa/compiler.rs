@@ -10,7 +10,7 @@
 use hashbrown::{HashMap, HashSet};
 
 use super::automaton::{
-    Action, AfterMatch, Nfa, State, StateKind, Transition,
+    Action, AfterMatch, Nfa, Reuse, State, StateKind, Transition,
 };
 use crate::pattern::condition::{Leaf, Test};
 use crate::pattern::error::Kind;
@@ -797,6 +797,11 @@ impl<E> Compiler<'_, E> {
         let mut numbers = HashMap::new();
         let kinds: Vec<StateKind> =
             self.states.iter().map(|s| s.kind).collect();
+        let proceeds: Vec<bool> = self
+            .states
+            .iter()
+            .map(|s| s.transitions.iter().any(|t| t.0 == Action::Proceed))
+            .collect();
         let states = self
             .states
             .into_iter()
@@ -805,29 +810,33 @@ impl<E> Compiler<'_, E> {
                 name: s.name,
                 stage: s.stage,
                 kind: s.kind,
-                has_proceed: s
-                    .transitions
-                    .iter()
-                    .any(|t| t.0 == Action::Proceed),
+                has_proceed: proceeds[i],
                 may_stop: s
                     .transitions
                     .iter()
                     .any(|t| kinds[t.1] == StateKind::Stop),
-                transitions: s
-                    .transitions
-                    .into_iter()
-                    .map(|(action, target, condition)| {
+                transitions: {
+                    let mut out: Vec<Transition<E>> = Vec::new();
+                    for (action, target, condition) in s.transitions {
                         let program =
                             condition.compile(&mut leaves, &mut numbers);
-                        Transition {
+                        let test = Test::new(program);
+                        out.push(Transition {
                             action,
                             source: StateId::must(i),
                             target: StateId::must(target),
-                            test: Test::new(program),
+                            reuse: Reuse::between(
+                                out.last().map(|t| &t.test),
+                                &test,
+                            ),
+                            target_final: kinds[target] == StateKind::Final,
+                            target_proceeds: proceeds[target],
+                            test,
                             condition,
-                        }
-                    })
-                    .collect(),
+                        });
+                    }
+                    out
+                },
                 window_previous: s.window_previous,
             })
             .collect();

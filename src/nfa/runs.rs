@@ -11,7 +11,9 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use super::automaton::{Action, AfterMatch, Nfa, StateKind};
+use super::automaton::{
+    Action, AfterMatch, Nfa, Reuse, StateKind, Transition,
+};
 use super::buffer::{EventOrder, SharedBuffer};
 use super::context::Context;
 use super::matched::Match;
@@ -168,7 +170,9 @@ pub struct Scratch {
     potential: JavaHeap<Run>,
     new_runs: Vec<Run>,
     retained: Vec<Run>,
-    edges: Vec<(Action, StateId, StateId)>,
+    /// A decision graph's edges: action, source state, and the edge's
+    /// index among the source's transitions.
+    edges: Vec<(Action, StateId, u32)>,
     stack: Vec<StateId>,
     path: Vec<(StageId, EventId)>,
 }
@@ -242,6 +246,51 @@ impl ConditionCache {
         ctx: &Context<'_, E>,
     ) -> bool {
         test.eval(&mut |i| self.leaf(nfa, i, event, ctx))
+    }
+
+    /// `test` for one of a state's own transitions, whose neighbours'
+    /// repeats were already taken care of (see [`Reuse`]): a lone
+    /// iterative closure is called directly, since no other run can use
+    /// its result; simple ones still go through the per-event cache.
+    #[inline]
+    fn decide<E>(
+        &mut self,
+        nfa: &Nfa<E>,
+        test: &Test,
+        event: &E,
+        ctx: &Context<'_, E>,
+    ) -> bool {
+        let (i, negated) = match *test {
+            Test::True => return true,
+            Test::Leaf(i) => (i, false),
+            Test::NotLeaf(i) => (i, true),
+            Test::Program(_) => return self.test(nfa, test, event, ctx),
+        };
+        let leaf = &nfa.leaves[i as usize];
+        let value = if leaf.is_simple() {
+            self.leaf(nfa, i, event, ctx)
+        } else {
+            leaf.call(event, ctx)
+        };
+        value != negated
+    }
+
+    /// A state's transition `t`, given the answer of the transition before
+    /// it in the same state.
+    #[inline]
+    fn transition<E>(
+        &mut self,
+        nfa: &Nfa<E>,
+        t: &Transition<E>,
+        previous: bool,
+        event: &E,
+        ctx: &Context<'_, E>,
+    ) -> bool {
+        match t.reuse {
+            Reuse::Same => previous,
+            Reuse::Negated => !previous,
+            Reuse::No => self.decide(nfa, &t.test, event, ctx),
+        }
     }
 }
 
@@ -787,8 +836,8 @@ fn step_direct<E>(
 ) -> bool {
     let state = nfa.state(run.state);
     let is_start = state.kind == StateKind::Start;
-    let mut emit = |r: Run| {
-        if nfa.state(r.state).kind == StateKind::Final {
+    let mut emit = |r: Run, is_final: bool| {
+        if is_final {
             potential.add(r);
         } else {
             *deadline = (*deadline).min(deadline_of(nfa, &r));
@@ -800,8 +849,9 @@ fn step_direct<E>(
     // reference to it (see compute_next_states).
     let mut inherited = false;
     let mut took = false;
+    let mut holds = false;
     for t in &state.transitions {
-        let holds = {
+        holds = {
             let ctx = Context {
                 buffer,
                 node: run.node,
@@ -809,7 +859,7 @@ fn step_direct<E>(
                 timestamp: event.timestamp,
             };
             let value = event.get(buffer);
-            scratch.conditions.test(nfa, &t.test, value, &ctx)
+            scratch.conditions.transition(nfa, t, holds, value, &ctx)
         };
         if !holds {
             continue;
@@ -817,17 +867,17 @@ fn step_direct<E>(
         match t.action {
             Action::Ignore => {
                 if !is_start {
-                    emit(ignore_edge(buffer, run, t.target, &mut inherited));
+                    let r = ignore_edge(buffer, run, t.target, &mut inherited);
+                    emit(r, t.target_final);
                 }
             }
             Action::Take => {
                 took = true;
-                let (taken, fin) = take_edge(
-                    nfa, buffer, scratch, run, event, t.source, t.target,
-                );
-                emit(taken);
+                let (taken, fin) =
+                    take_edge(nfa, buffer, scratch, run, event, t);
+                emit(taken, t.target_final);
                 if let Some(fin) = fin {
-                    emit(fin);
+                    emit(fin, true);
                 }
             }
             // OK: the caller checked the state has no proceed edge.
@@ -835,7 +885,7 @@ fn step_direct<E>(
         }
     }
     if is_start {
-        emit(Run::start(run.state));
+        emit(Run::start(run.state), false);
     }
     if !inherited {
         buffer.release(run.node);
@@ -866,17 +916,22 @@ fn compute_next_states<E>(
     // reference to it instead of retaining and then releasing it.
     let mut inherited = false;
     for i in 0..scratch.edges.len() {
-        let (action, source, target) = scratch.edges[i];
+        let (action, source, index) = scratch.edges[i];
+        let t = &nfa.state(source).transitions[index as usize];
         match action {
             Action::Ignore => {
                 if !is_start {
-                    out.push(ignore_edge(buffer, run, target, &mut inherited));
+                    out.push(ignore_edge(
+                        buffer,
+                        run,
+                        t.target,
+                        &mut inherited,
+                    ));
                 }
             }
             Action::Take => {
-                let (taken, fin) = take_edge(
-                    nfa, buffer, scratch, run, event, source, target,
-                );
+                let (taken, fin) =
+                    take_edge(nfa, buffer, scratch, run, event, t);
                 out.push(taken);
                 out.extend(fin);
             }
@@ -921,12 +976,12 @@ fn take_edge<E>(
     scratch: &mut Scratch,
     run: Run,
     event: &mut Incoming<E>,
-    source: StateId,
-    target: StateId,
+    t: &Transition<E>,
 ) -> (Run, Option<Run>) {
+    let target = t.target;
     let id = event.register(buffer);
     // OK because only states of a stage have take edges.
-    let stage = nfa.state(source).stage.expect("take from a stage");
+    let stage = nfa.state(t.source).stage.expect("take from a stage");
     let node = buffer.put(stage, id, run.node);
     let (start_ts, start_seq) = if run.start_seq == NO_SEQ {
         buffer.event_order(id)
@@ -940,6 +995,9 @@ fn take_edge<E>(
         prev_ts: event.timestamp,
         start_seq,
     };
+    if !t.target_proceeds {
+        return (taken, None);
+    }
     let fin = final_after_proceed(nfa, buffer, scratch, run, event, target)
         .map(|fin| {
             buffer.retain(Some(node));
@@ -969,9 +1027,9 @@ fn decision_graph<E>(
     let state = nfa.state(run.state);
     if !state.has_proceed {
         // No epsilon edge: the graph is this state's own transitions.
-        for t in &state.transitions {
+        for (i, t) in state.transitions.iter().enumerate() {
             if scratch.conditions.test(nfa, &t.test, value, &ctx) {
-                scratch.edges.push((t.action, t.source, t.target));
+                scratch.edges.push((t.action, t.source, i as u32));
             }
         }
         return;
@@ -984,11 +1042,11 @@ fn decision_graph<E>(
         if steps > MAX_PROCEED_STEPS {
             break;
         }
-        for t in &nfa.state(s).transitions {
+        for (i, t) in nfa.state(s).transitions.iter().enumerate() {
             if scratch.conditions.test(nfa, &t.test, value, &ctx) {
                 match t.action {
                     Action::Proceed => scratch.stack.push(t.target),
-                    action => scratch.edges.push((action, t.source, t.target)),
+                    action => scratch.edges.push((action, s, i as u32)),
                 }
             }
         }

@@ -92,9 +92,10 @@ pub(crate) struct State<E> {
     /// Whether some transition is a proceed (epsilon) edge: states
     /// without one decide on their own transitions, no graph walk.
     pub(crate) has_proceed: bool,
-    /// Whether a transition leads to a stop state (a negation): only then
-    /// can a run's successors be discarded together.
-    pub(crate) may_stop: bool,
+    /// No proceed edge and no edge to a stop state (a negation, which can
+    /// discard a run's successors together): a run here is stepped by the
+    /// engine's fused path, no graph walk.
+    pub(crate) direct: bool,
     pub(crate) transitions: Vec<Transition<E>>,
     /// A `previous_and_current` window on this state (Flink's
     /// `windowTimes` entry), possibly zero or negative (= none).

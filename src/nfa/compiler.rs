@@ -811,10 +811,10 @@ impl<E> Compiler<'_, E> {
                 stage: s.stage,
                 kind: s.kind,
                 has_proceed: proceeds[i],
-                may_stop: s
-                    .transitions
-                    .iter()
-                    .any(|t| kinds[t.1] == StateKind::Stop),
+                direct: !proceeds[i]
+                    && s.transitions
+                        .iter()
+                        .all(|t| kinds[t.1] != StateKind::Stop),
                 transitions: {
                     let mut out: Vec<Transition<E>> = Vec::new();
                     for (action, target, condition) in s.transitions {

@@ -491,7 +491,7 @@ impl Runs {
         for i in 0..self.partial.len().max(1) {
             let run = self.partial.as_slice().get(i).copied().unwrap_or(start);
             let state = nfa.state(run.state);
-            if !state.has_proceed && !state.may_stop {
+            if state.direct {
                 new_start |= step_direct(
                     nfa,
                     buffer,

@@ -71,10 +71,17 @@ impl<T: HeapKey> JavaHeap<T> {
         self.items.drain(..)
     }
 
+    #[inline]
     pub(crate) fn add(&mut self, item: T) {
+        let k = self.items.len();
+        // Runs usually arrive in order (successors of runs walked in
+        // order), so the new entry stays at the end: one comparison.
+        let stays = k == 0
+            || item.heap_cmp(&self.items[(k - 1) >> 1]) != Ordering::Less;
         self.items.push(item);
-        let k = self.items.len() - 1;
-        self.sift_up(k);
+        if !stays {
+            self.sift_up(k);
+        }
     }
 
     pub(crate) fn poll(&mut self) -> Option<T> {

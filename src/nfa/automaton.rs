@@ -1,8 +1,9 @@
 //! The compiled automaton: immutable, shared by every key and thread.
 
 use std::fmt;
+use std::sync::Arc;
 
-use crate::pattern::condition::{Leaf, Test};
+use crate::pattern::condition::{Leaf, SimpleFn, Test};
 use crate::pattern::{Condition, SkipStrategy};
 use crate::util::ids::{StageId, StateId};
 
@@ -124,6 +125,11 @@ pub struct Nfa<E> {
     /// to them.
     pub(crate) leaves: Vec<Leaf<E>>,
     pub(crate) start: StateId,
+    /// When the start state has no proceed edge and one take edge whose
+    /// test is one closure of the event alone (or its negation): that
+    /// closure and whether it is negated. Whether an event starts a match
+    /// is then one call (most patterns begin this way).
+    pub(crate) start_leaf: Option<(Arc<SimpleFn<E>>, bool)>,
     /// Flink's `windowTime`: the smallest first-and-last window; zero or
     /// less means none.
     pub(crate) window: i64,

@@ -7,12 +7,14 @@
 //! created, which Flink's skip strategies observe. Where Flink compares
 //! internal state names, so do we.
 
+use std::sync::Arc;
+
 use hashbrown::{HashMap, HashSet};
 
 use super::automaton::{
     Action, AfterMatch, Nfa, Reuse, State, StateKind, Transition,
 };
-use crate::pattern::condition::{Leaf, Test};
+use crate::pattern::condition::{Leaf, SimpleFn, Test};
 use crate::pattern::error::Kind;
 use crate::pattern::validate::{PatternDef, StageDef};
 use crate::pattern::{
@@ -77,15 +79,42 @@ pub(crate) fn compile<E>(def: PatternDef<E>) -> Result<Nfa<E>, PatternError> {
     let window = c.window();
     let (states, leaves) = c.freeze();
     let skip = resolve_skip(&def);
+    let start_leaf = simple_start_leaf(&states[start], &leaves);
     Ok(Nfa {
         states,
         leaves,
         start: StateId::must(start),
+        start_leaf,
         window,
         stage_names: def.stages.iter().map(|s| s.name.clone()).collect(),
         skip,
         skip_strategy: def.skip.clone(),
     })
+}
+
+/// The closure that alone decides whether the start state takes an event
+/// (see [`Nfa::start_leaf`]), if there is one.
+fn simple_start_leaf<E>(
+    start: &State<E>,
+    leaves: &[Leaf<E>],
+) -> Option<(Arc<SimpleFn<E>>, bool)> {
+    if start.has_proceed {
+        return None;
+    }
+    let mut takes =
+        start.transitions.iter().filter(|t| t.action == Action::Take);
+    let (Some(take), None) = (takes.next(), takes.next()) else {
+        return None;
+    };
+    let (leaf, negated) = match take.test {
+        Test::Leaf(i) => (i, false),
+        Test::NotLeaf(i) => (i, true),
+        _ => return None,
+    };
+    match &leaves[leaf as usize] {
+        Leaf::Simple(f) => Some((Arc::clone(f), negated)),
+        Leaf::Iterative(_) => None,
+    }
 }
 
 fn resolve_skip<E>(def: &PatternDef<E>) -> AfterMatch {

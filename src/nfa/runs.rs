@@ -428,6 +428,9 @@ impl Runs {
         event: &E,
         timestamp: i64,
     ) -> bool {
+        if let Some((take, negated)) = &nfa.start_leaf {
+            return take(event) != *negated;
+        }
         let state = nfa.state(nfa.start);
         if !state.has_proceed {
             // The start state's own take edges decide.

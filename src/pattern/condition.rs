@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::nfa::Context;
 
-type SimpleFn<E> = dyn Fn(&E) -> bool + Send + Sync;
+pub(crate) type SimpleFn<E> = dyn Fn(&E) -> bool + Send + Sync;
 type IterativeFn<E> = dyn Fn(&E, &Context<'_, E>) -> bool + Send + Sync;
 
 /// A predicate over an event, optionally looking at the partial match

@@ -641,12 +641,19 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 break;
             }
             self.timer_queues[p].pop_front();
-            let due =
-                self.keys.get(slot).and_then(|s| s.as_ref()).is_some_and(
-                    |s| s.timers.first().is_some_and(|t| t.at <= to),
-                );
-            if !due {
-                continue; // the key moved on or is gone
+            let Some(state) = self.keys.get_mut(slot).and_then(|s| s.as_mut())
+            else {
+                continue; // the key is gone
+            };
+            if state.timers.first().is_none_or(|t| t.at > to) {
+                continue; // the key moved on
+            }
+            if to < state.next_expiry {
+                // No run of the key can expire by `to`: the visit would
+                // change nothing, so only its timers go.
+                let n = state.timers.partition_point(|t| t.at <= to);
+                state.timers.drain(..n);
+                continue;
             }
             // OK because the slot was just checked.
             let mut state = self.keys[slot].take().expect("live key");
@@ -818,15 +825,17 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         if ts < state.next_expiry {
             return Ok(());
         }
-        let mut busy = std::mem::take(&mut state.busy);
+        let KeyState { key, runs, busy, next_expiry, .. } = state;
         let mut result = Ok(());
-        for i in busy.clone().iter() {
+        // Patterns that go idle leave `busy` after the walk over it.
+        let mut went_idle: SmallVec<[usize; 8]> = SmallVec::new();
+        for i in busy.iter() {
             let p = &self.patterns[i];
             if !p.active || only.is_some_and(|o| !o.contains(i)) {
                 continue;
             }
-            let mut out = Emit::new(handler, i, &state.key, ts);
-            let runs = &mut state.runs[i];
+            let mut out = Emit::new(handler, i, key, ts);
+            let runs = &mut runs[i];
             result = runs.advance_time(
                 &p.nfa,
                 &mut self.buffer,
@@ -835,19 +844,23 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 p.options.timeouts,
                 &mut out,
             );
-            busy.set(i, !runs.is_idle());
+            if runs.is_idle() {
+                went_idle.push(i);
+            }
             self.counters.matches += out.matches;
             self.counters.timeouts += out.timeouts;
             if result.is_err() {
                 break;
             }
         }
-        state.next_expiry = busy
+        for i in went_idle {
+            busy.remove(i);
+        }
+        *next_expiry = busy
             .iter()
-            .map(|i| state.runs[i].next_expiry())
+            .map(|i| runs[i].next_expiry())
             .min()
             .unwrap_or(i64::MAX);
-        state.busy = busy;
         result
     }
 

@@ -1,48 +1,49 @@
 //! A small set of indices (pattern numbers), inline up to 64.
 
-use smallvec::SmallVec;
-
-/// A set of small indices: one inline word covers 64 indices, more spill
-/// to the heap. The keyed operator keeps a few per key (patterns with
-/// live runs, patterns that started a match in this visit), so that a
-/// visit touches only the patterns that have something.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A set of small indices: the first 64 live in one inline word, the rest
+/// (rare: more than 64 patterns on one operator) in a vector that is
+/// only allocated when used. The keyed operator keeps a few per key
+/// (patterns with live runs, patterns that started a match in this
+/// visit), so that a visit touches only the patterns that have something;
+/// the common case is a plain word operation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct BitSet {
-    words: SmallVec<[u64; 1]>,
-}
-
-impl Default for BitSet {
-    /// Empty, with its inline word in place (so inserting below 64 never
-    /// takes the resizing path).
-    fn default() -> Self {
-        Self { words: smallvec::smallvec![0] }
-    }
+    first: u64,
+    rest: Vec<u64>,
 }
 
 impl BitSet {
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.words.iter().all(|&w| w == 0)
+        self.first == 0 && self.rest.iter().all(|&w| w == 0)
     }
 
     #[inline]
     pub(crate) fn contains(&self, i: usize) -> bool {
-        self.words.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        if i < 64 {
+            return self.first & (1 << i) != 0;
+        }
+        self.rest.get(i / 64 - 1).is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     #[inline]
     pub(crate) fn insert(&mut self, i: usize) {
-        match self.words.get_mut(i / 64) {
-            Some(w) => *w |= 1 << (i % 64),
-            None => {
-                self.words.resize(i / 64 + 1, 0);
-                self.words[i / 64] |= 1 << (i % 64);
-            }
+        if i < 64 {
+            self.first |= 1 << i;
+            return;
         }
+        let w = i / 64 - 1;
+        if self.rest.len() <= w {
+            self.rest.resize(w + 1, 0);
+        }
+        self.rest[w] |= 1 << (i % 64);
     }
 
     #[inline]
     pub(crate) fn remove(&mut self, i: usize) {
-        if let Some(w) = self.words.get_mut(i / 64) {
+        if i < 64 {
+            self.first &= !(1 << i);
+        } else if let Some(w) = self.rest.get_mut(i / 64 - 1) {
             *w &= !(1 << (i % 64));
         }
     }
@@ -57,23 +58,28 @@ impl BitSet {
         }
     }
 
+    #[inline]
     pub(crate) fn clear(&mut self) {
-        self.words.iter_mut().for_each(|w| *w = 0);
+        self.first = 0;
+        self.rest.iter_mut().for_each(|w| *w = 0);
     }
 
     /// The members, ascending.
     pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.words.iter().enumerate().flat_map(|(wi, &w)| {
-            let mut rest = w;
-            std::iter::from_fn(move || {
-                if rest == 0 {
-                    return None;
-                }
-                let bit = rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                Some(wi * 64 + bit)
+        std::iter::once(self.first)
+            .chain(self.rest.iter().copied())
+            .enumerate()
+            .flat_map(|(wi, w)| {
+                let mut rest = w;
+                std::iter::from_fn(move || {
+                    if rest == 0 {
+                        return None;
+                    }
+                    let bit = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    Some(wi * 64 + bit)
+                })
             })
-        })
     }
 }
 

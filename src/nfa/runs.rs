@@ -461,6 +461,7 @@ impl Runs {
     /// # Errors
     ///
     /// [`SkipError`] when a skip strategy with throw-on-miss cannot skip.
+    #[inline]
     pub fn process<E, O: Output<E>>(
         &mut self,
         nfa: &Nfa<E>,
@@ -469,10 +470,9 @@ impl Runs {
         event: &mut Incoming<E>,
         out: &mut O,
     ) -> Result<bool, SkipError> {
-        let mut new_start = false;
-        let mut deadline = i64::MAX;
         // Only the start run (most keys, most of the time): if the event
-        // starts nothing, the runs stay exactly as they are.
+        // starts nothing, the runs stay exactly as they are. Checked here,
+        // inlined into the caller, before the call of the whole step.
         if self.partial.is_empty()
             && !Self::starts(
                 nfa,
@@ -484,6 +484,21 @@ impl Runs {
         {
             return Ok(false);
         }
+        self.step(nfa, buffer, scratch, event, out)
+    }
+
+    /// [`process`](Self::process) for an event that meets some run.
+    #[inline(never)]
+    fn step<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        event: &mut Incoming<E>,
+        out: &mut O,
+    ) -> Result<bool, SkipError> {
+        let mut new_start = false;
+        let mut deadline = i64::MAX;
         scratch.conditions.start_event(nfa);
         let start = Run::start(nfa.start);
         let mut next = std::mem::take(&mut scratch.next);
@@ -619,6 +634,7 @@ impl Runs {
     /// # Errors
     ///
     /// [`SkipError`] when a skip strategy with throw-on-miss cannot skip.
+    #[inline]
     pub fn advance_time<E, O: Output<E>>(
         &mut self,
         nfa: &Nfa<E>,
@@ -629,10 +645,24 @@ impl Runs {
         out: &mut O,
     ) -> Result<(), SkipError> {
         // Rebuilding the heap from an unchanged heap reproduces it, so
-        // when nothing expires there is nothing to do.
+        // when nothing expires there is nothing to do (checked inline).
         if timestamp < self.min_deadline {
             return Ok(());
         }
+        self.expire(nfa, buffer, scratch, timestamp, timeouts, out)
+    }
+
+    /// [`advance_time`](Self::advance_time) when some run may expire.
+    #[inline(never)]
+    fn expire<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        timestamp: i64,
+        timeouts: bool,
+        out: &mut O,
+    ) -> Result<(), SkipError> {
         let mut deadline = i64::MAX;
         let mut expired = false;
         for r in self.partial.as_slice() {

@@ -104,10 +104,20 @@ struct PatternSlot<E> {
 
 /// A window timer of one pattern on one key (Flink's
 /// `registerTimer(ts + windowTime)` in the pattern's operator).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Timer {
     at: i64,
     pattern: u32,
+}
+
+/// A timer in a pattern's queue: when, and which key (its slot, and the
+/// generation of the key state that set it, so an entry outlives neither
+/// the key's stay in the table nor the slot's reuse by another key).
+#[derive(Clone, Copy, Debug)]
+struct TimerEntry {
+    at: i64,
+    slot: usize,
+    generation: u64,
 }
 
 struct KeyState<K> {
@@ -120,11 +130,12 @@ struct KeyState<K> {
     /// Flink's `isNewStartPartialMatch` per pattern, kept until the visit
     /// ends.
     new_start: BitSet,
-    /// Window timers of all patterns, sorted by time then pattern.
-    timers: SmallVec<[Timer; 4]>,
-    /// Timers added since the key was last stored, not yet in the
+    /// Timers set since the key was last stored, not yet in the
     /// operator's timer queues (a new key has no slot until it is stored).
     unqueued: SmallVec<[Timer; 2]>,
+    /// Tells this key's timer entries from those of an earlier key state
+    /// in the same slot.
+    generation: u64,
     /// The release (watermark advance) this key was last visited in, and
     /// the last event timestamp processed in it.
     visit: u64,
@@ -139,27 +150,13 @@ struct KeyState<K> {
 }
 
 impl<K> KeyState<K> {
+    /// Sets a timer (Flink's timer service keeps one per key and time,
+    /// so a repeat within the visit is dropped; a repeat across visits
+    /// would only cost a visit that changes nothing).
     fn add_timer(&mut self, pattern: usize, at: i64) {
         let t = Timer { at, pattern: pattern as u32 };
-        if self.timers.last().is_none_or(|last| *last < t) {
-            // The usual case: time moves forward.
-            self.timers.push(t);
-        } else {
-            let i = self.timers.partition_point(|x| *x < t);
-            if self.timers.get(i) == Some(&t) {
-                return;
-            }
-            self.timers.insert(i, t);
-        }
-        self.unqueued.push(t);
-    }
-
-    /// Fires the timers at or before `now`: the patterns they wake.
-    fn fire_timers(&mut self, now: i64, woken: &mut BitSet) {
-        woken.clear();
-        let n = self.timers.partition_point(|t| t.at <= now);
-        for t in self.timers.drain(..n) {
-            woken.insert(t.pattern as usize);
+        if !self.unqueued.contains(&t) {
+            self.unqueued.push(t);
         }
     }
 
@@ -219,17 +216,17 @@ pub struct KeyedOperator<E, K> {
     /// its events in Flink's order, and a key holds no state for events
     /// that start nothing.
     reorder: VecDeque<(i64, K, E)>,
-    /// Per pattern, the (time, slot) of every window timer set, in time
-    /// order: a timer is `ts + window` and event time only moves forward,
-    /// so queues fill in order and are read from the front, with no heap.
-    /// An entry whose key has moved on (or whose slot holds another key
-    /// now) visits a key with nothing due, which is skipped.
-    timer_queues: Vec<VecDeque<(i64, usize)>>,
+    /// Per pattern, every window timer set, in time order: a timer is
+    /// `ts + window` and event time only moves forward, so queues fill in
+    /// order and are read from the front, with no heap. An entry whose key
+    /// state is gone is skipped; one whose key has nothing that could
+    /// expire by then is skipped too (the visit would change nothing).
+    timer_queues: Vec<VecDeque<TimerEntry>>,
+    /// The generation the next materialised key state gets.
+    next_generation: u64,
     watermark: i64,
     visit: u64,
     touched: Vec<usize>,
-    /// The patterns the current timer visit wakes (kept for its memory).
-    woken: BitSet,
     scratch: Scratch,
     counters: Counters,
 }
@@ -299,7 +296,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             watermark: i64::MIN,
             visit: 0,
             touched: Vec::new(),
-            woken: BitSet::default(),
+            next_generation: 0,
             scratch: Scratch::new(),
             counters: Counters::default(),
         }
@@ -358,7 +355,6 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             runs.clear(&mut self.buffer);
             state.busy.remove(i);
             state.new_start.remove(i);
-            state.timers.retain(|t| t.pattern as usize != i);
         }
         // Keys left idle are dropped at their next visit.
         self.counters.partial_matches =
@@ -394,8 +390,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             std::mem::size_of::<KeyState<K>>()
                 + s.runs.capacity() * std::mem::size_of::<Runs>()
                 + s.runs.iter().map(Runs::memory_usage).sum::<usize>()
-                + if s.timers.spilled() {
-                    s.timers.capacity() * std::mem::size_of::<Timer>()
+                + if s.unqueued.spilled() {
+                    s.unqueued.capacity() * std::mem::size_of::<Timer>()
                 } else {
                     0
                 }
@@ -410,7 +406,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             + self
                 .timer_queues
                 .iter()
-                .map(|q| q.capacity() * std::mem::size_of::<(i64, usize)>())
+                .map(|q| q.capacity() * std::mem::size_of::<TimerEntry>())
                 .sum::<usize>()
     }
 
@@ -606,8 +602,6 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             let Some(mut state) = self.keys[slot].take() else { continue };
             state.touched = false;
             if result.is_ok() {
-                let n = state.timers.partition_point(|t| t.at <= to);
-                state.timers.drain(..n);
                 result = self.advance_runs(&mut state, to, None, handler);
             }
             self.settle(Some(slot), state);
@@ -636,32 +630,24 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         to: i64,
         handler: &mut H,
     ) -> Result<(), SkipError> {
-        while let Some(&(at, slot)) = self.timer_queues[p].front() {
-            if at > to {
+        while let Some(&entry) = self.timer_queues[p].front() {
+            if entry.at > to {
                 break;
             }
             self.timer_queues[p].pop_front();
-            let Some(state) = self.keys.get_mut(slot).and_then(|s| s.as_mut())
+            let slot = entry.slot;
+            let Some(state) = self.keys.get(slot).and_then(|s| s.as_ref())
             else {
                 continue; // the key is gone
             };
-            if state.timers.first().is_none_or(|t| t.at > to) {
-                continue; // the key moved on
-            }
-            if to < state.next_expiry {
-                // No run of the key can expire by `to`: the visit would
-                // change nothing, so only its timers go.
-                let n = state.timers.partition_point(|t| t.at <= to);
-                state.timers.drain(..n);
+            if state.generation != entry.generation || to < state.next_expiry {
+                // Another key's timer, or nothing of this key can expire
+                // by `to`: the visit would change nothing.
                 continue;
             }
             // OK because the slot was just checked.
             let mut state = self.keys[slot].take().expect("live key");
-            let mut woken = std::mem::take(&mut self.woken);
-            state.fire_timers(to, &mut woken);
-            let result =
-                self.advance_runs(&mut state, to, Some(&woken), handler);
-            self.woken = woken;
+            let result = self.advance_runs(&mut state, to, Some(p), handler);
             self.settle(Some(slot), state);
             result?;
         }
@@ -713,6 +699,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         let state = match self.recycled.pop() {
             Some(mut s) => {
                 s.key = key;
+                s.generation = self.next_generation;
                 s
             }
             None => Box::new(KeyState {
@@ -720,8 +707,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 runs: self.patterns.iter().map(|_| Runs::new()).collect(),
                 busy: BitSet::default(),
                 new_start: BitSet::default(),
-                timers: SmallVec::new(),
                 unqueued: SmallVec::new(),
+                generation: self.next_generation,
                 visit: 0,
                 visit_ts: None,
                 touched: false,
@@ -729,6 +716,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 next_expiry: i64::MAX,
             }),
         };
+        self.next_generation += 1;
         (None, state)
     }
 
@@ -756,11 +744,12 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             }
         };
         for t in state.unqueued.drain(..) {
-            let entry = (t.at, slot);
+            let entry =
+                TimerEntry { at: t.at, slot, generation: state.generation };
             let queue = &mut self.timer_queues[t.pattern as usize];
-            if queue.back().is_some_and(|b| b.0 > t.at) {
+            if queue.back().is_some_and(|b| b.at > t.at) {
                 // Only a clock that went back (processing time) gets here.
-                let i = queue.partition_point(|e| e.0 <= t.at);
+                let i = queue.partition_point(|e| e.at <= t.at);
                 queue.insert(i, entry);
             } else {
                 queue.push_back(entry);
@@ -778,7 +767,6 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             state.unqueued.clear();
             state.live_partial = 0;
             state.next_expiry = i64::MAX;
-            state.timers.clear();
             state.new_start.clear();
             self.recycled.push(state);
         }
@@ -819,7 +807,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         &mut self,
         state: &mut KeyState<K>,
         ts: i64,
-        only: Option<&BitSet>,
+        only: Option<usize>,
         handler: &mut H,
     ) -> Result<(), SkipError> {
         if ts < state.next_expiry {
@@ -831,7 +819,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         let mut went_idle: SmallVec<[usize; 8]> = SmallVec::new();
         for i in busy.iter() {
             let p = &self.patterns[i];
-            if !p.active || only.is_some_and(|o| !o.contains(i)) {
+            if !p.active || only.is_some_and(|o| o != i) {
                 continue;
             }
             let mut out = Emit::new(handler, i, key, ts);

@@ -186,9 +186,10 @@ impl Scratch {
 
 /// Results of the user's conditions for the current event: a condition
 /// that reads only the event is computed once per event for all runs;
-/// one that reads the partial match, once per run. Flink's compiler puts
-/// the same condition on several transitions (take, and negated on
-/// ignore), so this halves the calls at least.
+/// one that reads the partial match, once per run when a decision graph
+/// is walked. (The fused step needs no cache for the latter: a state's
+/// take edge and its negated ignore edge are decided with one call, see
+/// [`Reuse`].)
 #[derive(Debug, Default)]
 struct ConditionCache {
     /// Per leaf: the stamp it was computed at, and the result.

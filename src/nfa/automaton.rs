@@ -246,3 +246,31 @@ impl<E> fmt::Display for Nfa<E> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::condition::Program;
+
+    #[test]
+    fn reuse_recognises_a_repeated_or_negated_test() {
+        let leaf = |i| Test::Leaf(i);
+        let not = |i| Test::NotLeaf(i);
+        assert_eq!(Reuse::between(None, &leaf(0)), Reuse::No);
+        assert_eq!(Reuse::between(Some(&leaf(0)), &not(0)), Reuse::Negated);
+        assert_eq!(Reuse::between(Some(&not(3)), &leaf(3)), Reuse::Negated);
+        assert_eq!(Reuse::between(Some(&leaf(1)), &leaf(1)), Reuse::Same);
+        assert_eq!(Reuse::between(Some(&leaf(1)), &not(2)), Reuse::No);
+        assert_eq!(Reuse::between(Some(&leaf(1)), &leaf(2)), Reuse::No);
+        // `true` costs nothing to evaluate: never worth reusing.
+        assert_eq!(Reuse::between(Some(&Test::True), &Test::True), Reuse::No);
+        let and = || {
+            Test::Program(Program::And(
+                Box::new(Program::Leaf(0)),
+                Box::new(Program::Leaf(1)),
+            ))
+        };
+        assert_eq!(Reuse::between(Some(&and()), &and()), Reuse::Same);
+        assert_eq!(Reuse::between(Some(&leaf(0)), &and()), Reuse::No);
+    }
+}

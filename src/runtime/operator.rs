@@ -801,8 +801,9 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         self.store(slot, state);
     }
 
-    /// Advances the busy patterns of a key (those in `only`, if given)
-    /// to `ts`; idle patterns have nothing that time could change.
+    /// Advances the busy patterns of a key (only pattern `only`, if given:
+    /// a timer wakes its own pattern) to `ts`; idle patterns have nothing
+    /// that time could change.
     fn advance_runs<H: Handler<E, K>>(
         &mut self,
         state: &mut KeyState<K>,

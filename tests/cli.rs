@@ -346,6 +346,11 @@ fn check_prints_the_nfa_and_bench_reports_throughput() {
         text.contains("pattern \"p\"") && text.contains("$endState$"),
         "{text}"
     );
+    // Each edge shows the spec's own condition text, negated on the
+    // ignore edge of a followed_by stage.
+    assert!(text.contains("if x == 1\n"), "{text}");
+    assert!(text.contains("if x == 2\n"), "{text}");
+    assert!(text.contains("if !(x == 2)\n"), "{text}");
     let events = write_temp(
         "bench.jsonl",
         "{\"user\":1,\"x\":1,\"ts\":1}\n{\"user\":1,\"x\":2,\"ts\":2}\n",

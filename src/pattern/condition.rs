@@ -25,6 +25,9 @@ enum Node<E> {
     Not(Box<Node<E>>),
     And(Box<Node<E>>, Box<Node<E>>),
     Or(Box<Node<E>>, Box<Node<E>>),
+    /// A condition with a description for people (its source text, say):
+    /// shown instead of its structure, evaluated as the inner one.
+    Labeled(Arc<str>, Box<Node<E>>),
 }
 
 impl<E> Clone for Node<E> {
@@ -36,6 +39,7 @@ impl<E> Clone for Node<E> {
             Node::Not(a) => Node::Not(a.clone()),
             Node::And(a, b) => Node::And(a.clone(), b.clone()),
             Node::Or(a, b) => Node::Or(a.clone(), b.clone()),
+            Node::Labeled(l, a) => Node::Labeled(l.clone(), a.clone()),
         }
     }
 }
@@ -72,6 +76,7 @@ impl<E> fmt::Debug for Condition<E> {
                     go(b, f)?;
                     f.write_str(")")
                 }
+                Node::Labeled(label, _) => f.write_str(label),
             }
         }
         go(&self.node, f)
@@ -111,6 +116,20 @@ impl<E> Condition<E> {
     #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Self {
         Self { node: Node::Not(Box::new(self.node)) }
+    }
+
+    /// The same condition, described by `label` wherever it is shown (the
+    /// NFA's [`Display`](std::fmt::Display), `cepflow check`) instead of
+    /// `simple` or `iterative`. Costs nothing when evaluated.
+    ///
+    /// ```
+    /// use cepflow::Condition;
+    ///
+    /// let big = Condition::simple(|x: &i32| *x > 100).labeled("x > 100");
+    /// assert_eq!(format!("{:?}", big.not()), "!(x > 100)");
+    /// ```
+    pub fn labeled(self, label: impl Into<Arc<str>>) -> Self {
+        Self { node: Node::Labeled(label.into(), Box::new(self.node)) }
     }
 
     /// Compiles the condition into a [`Program`] over numbered leaves,
@@ -240,5 +259,6 @@ fn compile<E>(
             Box::new(compile(a, leaves, numbers)),
             Box::new(compile(b, leaves, numbers)),
         ),
+        Node::Labeled(_, a) => compile(a, leaves, numbers),
     }
 }

@@ -383,13 +383,14 @@ fn expression(
     expr.bind(fields);
     let expr = Arc::new(expr);
     let groups: Arc<[std::ops::Range<usize>]> = table.members.clone().into();
-    Ok(if expr.reads_match() {
+    let condition = if expr.reads_match() {
         Condition::iterative(move |e: &JsonEvent, ctx| {
             expr.test(e, &ContextEvents { ctx, groups: &groups })
         })
     } else {
         expr.simple_condition()
-    })
+    };
+    Ok(condition.labeled(src.trim()))
 }
 
 /// The partial match as the expression language reads it. A group's name

@@ -103,6 +103,20 @@ pub(crate) struct State<E> {
     pub(crate) window_previous: Option<i64>,
 }
 
+/// The start state's one take edge, when a simple closure decides it
+/// (see [`Nfa::start_take`]).
+pub(crate) struct StartTake<E> {
+    /// The closure, called directly to ask whether an event starts a
+    /// match.
+    pub(crate) test: Arc<SimpleFn<E>>,
+    /// Its leaf number (for the per-event cache shared with other runs).
+    pub(crate) leaf: u32,
+    /// Whether the edge's test is the closure's negation.
+    pub(crate) negated: bool,
+    /// The edge's index among the start state's transitions.
+    pub(crate) transition: usize,
+}
+
 /// The skip strategy with its stage resolved.
 #[derive(Clone, Debug)]
 pub(crate) enum AfterMatch {
@@ -127,9 +141,10 @@ pub struct Nfa<E> {
     pub(crate) start: StateId,
     /// When the start state has no proceed edge and one take edge whose
     /// test is one closure of the event alone (or its negation): that
-    /// closure and whether it is negated. Whether an event starts a match
-    /// is then one call (most patterns begin this way).
-    pub(crate) start_leaf: Option<(Arc<SimpleFn<E>>, bool)>,
+    /// edge. Whether an event starts a match is then one call, and the
+    /// start run is stepped without walking its state (most patterns
+    /// begin this way).
+    pub(crate) start_take: Option<StartTake<E>>,
     /// Flink's `windowTime`: the smallest first-and-last window; zero or
     /// less means none.
     pub(crate) window: i64,

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use hashbrown::{HashMap, HashSet};
 
 use super::automaton::{
-    Action, AfterMatch, Nfa, Reuse, State, StateKind, Transition,
+    Action, AfterMatch, Nfa, Reuse, StartTake, State, StateKind, Transition,
 };
-use crate::pattern::condition::{Leaf, SimpleFn, Test};
+use crate::pattern::condition::{Leaf, Test};
 use crate::pattern::error::Kind;
 use crate::pattern::validate::{PatternDef, StageDef};
 use crate::pattern::{
@@ -79,12 +79,12 @@ pub(crate) fn compile<E>(def: PatternDef<E>) -> Result<Nfa<E>, PatternError> {
     let window = c.window();
     let (states, leaves) = c.freeze();
     let skip = resolve_skip(&def);
-    let start_leaf = simple_start_leaf(&states[start], &leaves);
+    let start_take = simple_start_take(&states[start], &leaves);
     Ok(Nfa {
         states,
         leaves,
         start: StateId::must(start),
-        start_leaf,
+        start_take,
         window,
         stage_names: def.stages.iter().map(|s| s.name.clone()).collect(),
         skip,
@@ -92,18 +92,21 @@ pub(crate) fn compile<E>(def: PatternDef<E>) -> Result<Nfa<E>, PatternError> {
     })
 }
 
-/// The closure that alone decides whether the start state takes an event
-/// (see [`Nfa::start_leaf`]), if there is one.
-fn simple_start_leaf<E>(
+/// The start state's take edge, when one simple closure alone decides it
+/// (see [`Nfa::start_take`]).
+fn simple_start_take<E>(
     start: &State<E>,
     leaves: &[Leaf<E>],
-) -> Option<(Arc<SimpleFn<E>>, bool)> {
+) -> Option<StartTake<E>> {
     if start.has_proceed {
         return None;
     }
-    let mut takes =
-        start.transitions.iter().filter(|t| t.action == Action::Take);
-    let (Some(take), None) = (takes.next(), takes.next()) else {
+    let mut takes = start
+        .transitions
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.action == Action::Take);
+    let (Some((transition, take)), None) = (takes.next(), takes.next()) else {
         return None;
     };
     let (leaf, negated) = match take.test {
@@ -112,7 +115,9 @@ fn simple_start_leaf<E>(
         _ => return None,
     };
     match &leaves[leaf as usize] {
-        Leaf::Simple(f) => Some((Arc::clone(f), negated)),
+        Leaf::Simple(f) => {
+            Some(StartTake { test: Arc::clone(f), leaf, negated, transition })
+        }
         Leaf::Iterative(_) => None,
     }
 }

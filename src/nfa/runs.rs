@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use super::automaton::{
-    Action, AfterMatch, Nfa, Reuse, StateKind, Transition,
+    Action, AfterMatch, Nfa, Reuse, StartTake, StateKind, Transition,
 };
 use super::buffer::{EventOrder, SharedBuffer};
 use super::context::Context;
@@ -429,8 +429,8 @@ impl Runs {
         event: &E,
         timestamp: i64,
     ) -> bool {
-        if let Some((take, negated)) = &nfa.start_leaf {
-            return take(event) != *negated;
+        if let Some(take) = &nfa.start_take {
+            return (take.test)(event) != take.negated;
         }
         let state = nfa.state(nfa.start);
         if !state.has_proceed {
@@ -506,8 +506,20 @@ impl Runs {
         let mut potential = std::mem::take(&mut scratch.potential);
         next.clear();
         potential.clear();
+        // The start run is the largest entry, so when the queue is in
+        // order it is the last one walked: stepped after the loop by the
+        // one-call path when its state allows (see `Nfa::start_take`).
+        let n = self.partial.len();
+        let start_last = self
+            .partial
+            .as_slice()
+            .last()
+            .is_none_or(|r| r.start_seq == NO_SEQ && r.state == nfa.start);
+        let fast_start = nfa.start_take.as_ref().filter(|_| start_last);
+        let walked =
+            if fast_start.is_some() { n.saturating_sub(1) } else { n.max(1) };
         // An empty queue is the queue [start].
-        for i in 0..self.partial.len().max(1) {
+        for i in 0..walked {
             let run = self.partial.as_slice().get(i).copied().unwrap_or(start);
             let state = nfa.state(run.state);
             if state.direct {
@@ -564,6 +576,18 @@ impl Runs {
             }
             scratch.new_runs = new_runs;
             scratch.retained = retained;
+        }
+        if let Some(take) = fast_start {
+            new_start |= step_start(
+                nfa,
+                buffer,
+                scratch,
+                take,
+                event,
+                &mut next,
+                &mut potential,
+                &mut deadline,
+            );
         }
         self.partial.clear();
         self.install(nfa, buffer, scratch, next, potential, deadline, out)
@@ -925,6 +949,53 @@ fn step_direct<E>(
         buffer.release(run.node);
     }
     is_start && took && event.timestamp > 0
+}
+
+/// `step_direct` for the start run when one simple closure decides the
+/// start state's only take edge (see [`Nfa::start_take`]): the new run if
+/// the event is taken, then the start run itself, in Flink's order.
+/// Returns whether the event started a partial match at a positive
+/// timestamp.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn step_start<E>(
+    nfa: &Nfa<E>,
+    buffer: &mut SharedBuffer<E>,
+    scratch: &mut Scratch,
+    take: &StartTake<E>,
+    event: &mut Incoming<E>,
+    next: &mut JavaHeap<Run>,
+    potential: &mut JavaHeap<Run>,
+    deadline: &mut i64,
+) -> bool {
+    let start = Run::start(nfa.start);
+    let took = {
+        // The start run has taken nothing: an empty context.
+        let ctx = Context {
+            buffer,
+            node: None,
+            stage_names: &nfa.stage_names,
+            timestamp: event.timestamp,
+        };
+        let value = event.get(buffer);
+        scratch.conditions.leaf(nfa, take.leaf, value, &ctx) != take.negated
+    };
+    if took {
+        let t = &nfa.state(nfa.start).transitions[take.transition];
+        let (taken, fin) = take_edge(nfa, buffer, scratch, start, event, t);
+        if t.target_final {
+            potential.add(taken);
+        } else {
+            *deadline = (*deadline).min(deadline_of(nfa, &taken));
+            next.add(taken);
+        }
+        if let Some(fin) = fin {
+            potential.add(fin);
+        }
+    }
+    // The start run never expires.
+    next.add(start);
+    took && event.timestamp > 0
 }
 
 /// Flink's `computeNextStates`: every run the event can lead `run` to,

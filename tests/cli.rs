@@ -373,3 +373,32 @@ fn check_prints_the_nfa_and_bench_reports_throughput() {
     assert_eq!(v["events"], 2);
     let _ = Path::new(".");
 }
+
+/// `--lines` turns groups that look like numbers into numbers, except
+/// those named in `--text-groups` (a user called "1234" stays a string,
+/// so `user == "1234"` holds).
+#[test]
+fn text_groups_keep_numeric_looking_fields_as_strings() {
+    let spec = r#"{"key":"user","time":{"field":"ts"},"patterns":[
+      {"name":"p","stages":[{"name":"a","where":"user == \"1234\""}]}]}"#;
+    let lines = "ts=5 user=1234\nts=6 user=abc\n";
+    let regex = r"ts=(?P<ts>\d+) user=(?P<user>\S+)";
+    let plain = run_spec(spec, lines, &["--lines", regex]);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert_eq!(stdout(&plain), "", "1234 was read as a number");
+
+    let kept =
+        run_spec(spec, lines, &["--lines", regex, "--text-groups", "user"]);
+    assert!(kept.status.success(), "{}", stderr(&kept));
+    let out = stdout(&kept);
+    let v: serde_json::Value =
+        serde_json::from_str(out.trim()).expect("one match line");
+    assert_eq!(v["kind"], "match");
+    assert_eq!(v["events"]["a"][0]["user"], "1234");
+    assert_eq!(v["events"]["a"][0]["ts"], 5, "other groups still numbers");
+
+    let wrong =
+        run_spec(spec, lines, &["--lines", regex, "--text-groups", "nope"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(stderr(&wrong).contains("\"nope\""), "{}", stderr(&wrong));
+}

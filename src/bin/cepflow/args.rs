@@ -53,6 +53,10 @@ pub struct RunArgs {
     /// With --lines: the year for time formats without one (syslog).
     #[arg(long)]
     pub year: Option<i32>,
+    /// With --lines: named groups kept as text even when they look like
+    /// numbers (e.g. "user,pid"), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub text_groups: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -8,7 +8,10 @@ use crate::args::RunArgs;
 
 pub struct LineParser {
     regex: Regex,
-    names: Vec<(usize, String)>,
+    /// Each named group: its index, its name, and whether it stays text
+    /// (`--text-groups`) rather than becoming a number when it looks
+    /// like one.
+    names: Vec<(usize, String, bool)>,
     time_group: String,
     time_format: Option<String>,
     year: i32,
@@ -20,17 +23,30 @@ impl LineParser {
         let Some(pattern) = &a.lines else { return Ok(None) };
         let regex = Regex::new(pattern)
             .map_err(|e| format!("--lines: bad regex: {e}"))?;
-        let names: Vec<(usize, String)> = regex
+        let names: Vec<(usize, String, bool)> = regex
             .group_info()
             .pattern_names(regex_automata::PatternID::ZERO)
             .enumerate()
-            .filter_map(|(i, n)| n.map(|n| (i, n.to_owned())))
+            .filter_map(|(i, n)| {
+                n.map(|n| {
+                    (i, n.to_owned(), a.text_groups.iter().any(|t| t == n))
+                })
+            })
             .collect();
         if names.is_empty() {
             return Err("--lines: the regex has no named groups".to_owned());
         }
+        if let Some(missing) = a
+            .text_groups
+            .iter()
+            .find(|t| !names.iter().any(|(_, n, _)| n == *t))
+        {
+            return Err(format!(
+                "--text-groups: the --lines regex has no group named {missing:?}"
+            ));
+        }
         if a.time_format.is_some()
-            && !names.iter().any(|(_, n)| *n == a.time_group)
+            && !names.iter().any(|(_, n, _)| *n == a.time_group)
         {
             return Err(format!(
                 "--lines: no group named {:?} for the time",
@@ -56,12 +72,14 @@ impl LineParser {
             return Ok(None);
         }
         let mut obj = Map::new();
-        for (i, name) in &self.names {
+        for (i, name, keep_text) in &self.names {
             let Some(span) = caps.get_group(*i) else { continue };
             let text = &line[span];
             let value =
                 if *name == self.time_group && self.time_format.is_some() {
                     Value::from(self.parse_time(text)?)
+                } else if *keep_text {
+                    Value::String(text.to_owned())
                 } else {
                     number_or_string(text)
                 };

@@ -258,6 +258,24 @@ struct Dispatch<E, K> {
     watermark: i64,
 }
 
+impl<E, K> Dispatch<E, K> {
+    /// The pattern's handler and the context it is called with.
+    fn route<'a>(
+        &'a mut self,
+        pattern: PatternId,
+        key: &'a K,
+        timestamp: i64,
+    ) -> (&'a mut dyn PatternHandler<E, K>, MatchContext<'a, K>) {
+        let ctx = MatchContext {
+            key,
+            timestamp,
+            watermark: self.watermark,
+            side: &mut self.side,
+        };
+        (self.handlers[pattern.index()].as_mut(), ctx)
+    }
+}
+
 impl<E, K> Handler<E, K> for Dispatch<E, K> {
     fn on_match(
         &mut self,
@@ -266,13 +284,8 @@ impl<E, K> Handler<E, K> for Dispatch<E, K> {
         m: &Match<'_, E>,
         timestamp: i64,
     ) {
-        let mut ctx = MatchContext {
-            key,
-            timestamp,
-            watermark: self.watermark,
-            side: &mut self.side,
-        };
-        self.handlers[pattern.index()].on_match(m, &mut ctx);
+        let (handler, mut ctx) = self.route(pattern, key, timestamp);
+        handler.on_match(m, &mut ctx);
     }
 
     fn on_timeout(
@@ -282,13 +295,8 @@ impl<E, K> Handler<E, K> for Dispatch<E, K> {
         m: &Match<'_, E>,
         timestamp: i64,
     ) {
-        let mut ctx = MatchContext {
-            key,
-            timestamp,
-            watermark: self.watermark,
-            side: &mut self.side,
-        };
-        self.handlers[pattern.index()].on_timeout(m, &mut ctx);
+        let (handler, mut ctx) = self.route(pattern, key, timestamp);
+        handler.on_timeout(m, &mut ctx);
     }
 
     fn on_late(&mut self, key: &K, event: E, timestamp: i64) {

@@ -131,14 +131,10 @@ impl<E> Incoming<E> {
         self.value
     }
 
-    /// The event, wherever it is now.
+    /// The event, wherever it is now (here, or in the buffer once a run
+    /// took it).
     #[inline]
     pub(crate) fn value<'a>(&'a self, buffer: &'a SharedBuffer<E>) -> &'a E {
-        self.get(buffer)
-    }
-
-    #[inline]
-    fn get<'a>(&'a self, buffer: &'a SharedBuffer<E>) -> &'a E {
         match self.id {
             Some(id) => buffer.event(id),
             // OK because value is only moved out when id is set.
@@ -479,7 +475,7 @@ impl Runs {
                 nfa,
                 buffer,
                 scratch,
-                event.get(buffer),
+                event.value(buffer),
                 event.timestamp,
             )
         {
@@ -916,7 +912,7 @@ fn step_direct<E>(
                 stage_names: &nfa.stage_names,
                 timestamp: event.timestamp,
             };
-            let value = event.get(buffer);
+            let value = event.value(buffer);
             scratch.conditions.transition(nfa, t, holds, value, &ctx)
         };
         if !holds {
@@ -977,7 +973,7 @@ fn step_start<E>(
             stage_names: &nfa.stage_names,
             timestamp: event.timestamp,
         };
-        let value = event.get(buffer);
+        let value = event.value(buffer);
         scratch.conditions.leaf(nfa, take.leaf, value, &ctx) != take.negated
     };
     if took {
@@ -1013,7 +1009,7 @@ fn compute_next_states<E>(
         buffer,
         scratch,
         run,
-        event.get(buffer),
+        event.value(buffer),
         event.timestamp,
     );
     let is_start = nfa.state(run.state).kind == StateKind::Start;
@@ -1069,11 +1065,9 @@ fn ignore_edge<E>(
     Run { state: target, ..run }
 }
 
-/// Follows a take edge of `run` (from `source` to `target`): the event
-/// joins the chain. Also returns the run at the final state the new one
-/// reaches by proceed edges at once, if any (Flink's
-/// `findFinalStateAfterProceed`).
-#[allow(clippy::too_many_arguments)]
+/// Follows take edge `t` of `run`: the event joins the chain. Also
+/// returns the run at the final state the new one reaches by proceed
+/// edges at once, if any (Flink's `findFinalStateAfterProceed`).
 #[inline(always)]
 fn take_edge<E>(
     nfa: &Nfa<E>,
@@ -1177,7 +1171,7 @@ fn final_after_proceed<E>(
         stage_names: &nfa.stage_names,
         timestamp: event.timestamp,
     };
-    let value = event.get(buffer);
+    let value = event.value(buffer);
     scratch.stack.clear();
     scratch.stack.push(from);
     let mut steps = 0;

@@ -773,8 +773,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     }
 
     /// After a visit: updates the counters, then drops an idle key (its
-    /// state goes to the recycling pool) or stores it and re-arms its
-    /// timer. `slot` is `None` for a key not in the table yet.
+    /// state goes to the recycling pool) or stores it, queueing the timers
+    /// the visit set. `slot` is `None` for a key not in the table yet.
     fn settle(&mut self, slot: Option<usize>, mut state: Box<KeyState<K>>) {
         let live: u64 = state
             .busy

@@ -109,11 +109,7 @@ fn simple_start_take<E>(
     let (Some((transition, take)), None) = (takes.next(), takes.next()) else {
         return None;
     };
-    let (leaf, negated) = match take.test {
-        Test::Leaf(i) => (i, false),
-        Test::NotLeaf(i) => (i, true),
-        _ => return None,
-    };
+    let (leaf, negated) = take.test.single_leaf()?;
     match &leaves[leaf as usize] {
         Leaf::Simple(f) => {
             Some(StartTake { test: Arc::clone(f), leaf, negated, transition })

@@ -257,11 +257,8 @@ impl ConditionCache {
         event: &E,
         ctx: &Context<'_, E>,
     ) -> bool {
-        let (i, negated) = match *test {
-            Test::True => return true,
-            Test::Leaf(i) => (i, false),
-            Test::NotLeaf(i) => (i, true),
-            Test::Program(_) => return self.test(nfa, test, event, ctx),
+        let Some((i, negated)) = test.single_leaf() else {
+            return self.test(nfa, test, event, ctx);
         };
         let leaf = &nfa.leaves[i as usize];
         let value = if leaf.is_simple() {

@@ -191,6 +191,17 @@ impl Test {
         }
     }
 
+    /// The test's one closure and whether it is negated, when it is a
+    /// lone closure (the shape Flink's take and ignore edges mostly have).
+    #[inline]
+    pub(crate) fn single_leaf(&self) -> Option<(u32, bool)> {
+        match *self {
+            Test::Leaf(i) => Some((i, false)),
+            Test::NotLeaf(i) => Some((i, true)),
+            Test::True | Test::Program(_) => None,
+        }
+    }
+
     pub(crate) fn new(program: Program) -> Self {
         match program {
             Program::True => Test::True,

@@ -180,6 +180,38 @@ impl Scratch {
     }
 }
 
+/// Where the runs one step (or one advance of time) leads to go:
+/// completed ones to `potential`, the others to `next`, whose earliest
+/// deadline is kept. Lives in the scratch's heaps; `Runs::install` hands
+/// them back.
+struct Successors {
+    next: JavaHeap<Run>,
+    potential: JavaHeap<Run>,
+    deadline: i64,
+}
+
+impl Successors {
+    /// Empty, in the scratch's heaps.
+    fn from_scratch(scratch: &mut Scratch) -> Self {
+        let mut next = std::mem::take(&mut scratch.next);
+        let mut potential = std::mem::take(&mut scratch.potential);
+        next.clear();
+        potential.clear();
+        Self { next, potential, deadline: i64::MAX }
+    }
+
+    /// Adds `run`, in the order Flink adds it to its queues.
+    #[inline]
+    fn add<E>(&mut self, nfa: &Nfa<E>, run: Run, is_final: bool) {
+        if is_final {
+            self.potential.add(run);
+        } else {
+            self.deadline = self.deadline.min(deadline_of(nfa, &run));
+            self.next.add(run);
+        }
+    }
+}
+
 /// Results of the user's conditions for the current event: a condition
 /// that reads only the event is computed once per event for all runs;
 /// one that reads the partial match, once per run when a decision graph
@@ -492,13 +524,9 @@ impl Runs {
         out: &mut O,
     ) -> Result<bool, SkipError> {
         let mut new_start = false;
-        let mut deadline = i64::MAX;
         scratch.conditions.start_event(nfa);
         let start = Run::start(nfa.start);
-        let mut next = std::mem::take(&mut scratch.next);
-        let mut potential = std::mem::take(&mut scratch.potential);
-        next.clear();
-        potential.clear();
+        let mut succ = Successors::from_scratch(scratch);
         // The start run is the largest entry, so when the queue is in
         // order it is the last one walked: stepped after the loop by the
         // one-call path when its state allows (see `Nfa::start_take`).
@@ -516,16 +544,8 @@ impl Runs {
             let run = self.partial.as_slice().get(i).copied().unwrap_or(start);
             let state = nfa.state(run.state);
             if state.direct {
-                new_start |= step_direct(
-                    nfa,
-                    buffer,
-                    scratch,
-                    run,
-                    event,
-                    &mut next,
-                    &mut potential,
-                    &mut deadline,
-                );
+                new_start |=
+                    step_direct(nfa, buffer, scratch, run, event, &mut succ);
                 continue;
             }
             let mut new_runs = std::mem::take(&mut scratch.new_runs);
@@ -549,7 +569,7 @@ impl Runs {
             }
             for &r in &new_runs {
                 match nfa.state(r.state).kind {
-                    StateKind::Final => potential.add(r),
+                    StateKind::Final => succ.add(nfa, r, true),
                     StateKind::Stop => {
                         discard = true;
                         buffer.release(r.node);
@@ -563,43 +583,32 @@ impl Runs {
                 }
             } else {
                 for &r in &retained {
-                    deadline = deadline.min(deadline_of(nfa, &r));
-                    next.add(r);
+                    succ.add(nfa, r, false);
                 }
             }
             scratch.new_runs = new_runs;
             scratch.retained = retained;
         }
         if let Some(take) = fast_start {
-            new_start |= step_start(
-                nfa,
-                buffer,
-                scratch,
-                take,
-                event,
-                &mut next,
-                &mut potential,
-                &mut deadline,
-            );
+            new_start |=
+                step_start(nfa, buffer, scratch, take, event, &mut succ);
         }
         self.partial.clear();
-        self.install(nfa, buffer, scratch, next, potential, deadline, out)
-            .map(|()| new_start)
+        self.install(nfa, buffer, scratch, succ, out).map(|()| new_start)
     }
 
-    /// Makes `next` the live runs and emits the matches `potential` (and
-    /// the held ones) may release; hands the heaps back to the scratch.
-    #[allow(clippy::too_many_arguments)]
+    /// Makes the successors' `next` the live runs and emits the matches
+    /// their `potential` (and the held ones) may release; hands the heaps
+    /// back to the scratch.
     fn install<E, O: Output<E>>(
         &mut self,
         nfa: &Nfa<E>,
         buffer: &mut SharedBuffer<E>,
         scratch: &mut Scratch,
-        next: JavaHeap<Run>,
-        mut potential: JavaHeap<Run>,
-        deadline: i64,
+        succ: Successors,
         out: &mut O,
     ) -> Result<(), SkipError> {
+        let Successors { next, mut potential, deadline } = succ;
         // Copied, not swapped: the key keeps its own allocation and the
         // scratch keeps its large one, so neither grows on the event path.
         if next.len() == 1 {
@@ -692,19 +701,15 @@ impl Runs {
             self.min_deadline = deadline;
             return Ok(());
         }
-        deadline = i64::MAX;
-        let mut next = std::mem::take(&mut scratch.next);
-        let mut potential = std::mem::take(&mut scratch.potential);
-        next.clear();
-        potential.clear();
+        let mut succ = Successors::from_scratch(scratch);
         for run in self.partial.drain_in_array_order() {
             let Some(expiry) = timed_out(nfa, &run, timestamp) else {
-                deadline = deadline.min(deadline_of(nfa, &run));
-                next.add(run);
+                succ.add(nfa, run, false);
                 continue;
             };
             if nfa.state(run.state).kind == StateKind::Pending {
-                potential.add(run);
+                // A trailing negation waited out its window: a match.
+                succ.add(nfa, run, true);
                 continue;
             }
             if timeouts {
@@ -718,7 +723,7 @@ impl Runs {
             }
             buffer.release(run.node);
         }
-        self.install(nfa, buffer, scratch, next, potential, deadline, out)
+        self.install(nfa, buffer, scratch, succ, out)
     }
 
     /// Flink's `processMatchesAccordingToSkipStrategy`.
@@ -873,7 +878,6 @@ fn pruning_id<E>(
 /// `next` (or `potential` when final) in the order Flink adds them.
 /// Returns whether the run was the start run and the event started a
 /// partial match (Flink's `isNewStartPartialMatch`).
-#[allow(clippy::too_many_arguments)]
 #[inline]
 fn step_direct<E>(
     nfa: &Nfa<E>,
@@ -881,20 +885,10 @@ fn step_direct<E>(
     scratch: &mut Scratch,
     run: Run,
     event: &mut Incoming<E>,
-    next: &mut JavaHeap<Run>,
-    potential: &mut JavaHeap<Run>,
-    deadline: &mut i64,
+    succ: &mut Successors,
 ) -> bool {
     let state = nfa.state(run.state);
     let is_start = state.kind == StateKind::Start;
-    let mut emit = |r: Run, is_final: bool| {
-        if is_final {
-            potential.add(r);
-        } else {
-            *deadline = (*deadline).min(deadline_of(nfa, &r));
-            next.add(r);
-        }
-    };
     scratch.conditions.start_run();
     // The first run that keeps the old chain inherits the old run's
     // reference to it (see compute_next_states).
@@ -919,16 +913,16 @@ fn step_direct<E>(
             Action::Ignore => {
                 if !is_start {
                     let r = ignore_edge(buffer, run, t.target, &mut inherited);
-                    emit(r, t.target_final);
+                    succ.add(nfa, r, t.target_final);
                 }
             }
             Action::Take => {
                 took = true;
                 let (taken, fin) =
                     take_edge(nfa, buffer, scratch, run, event, t);
-                emit(taken, t.target_final);
+                succ.add(nfa, taken, t.target_final);
                 if let Some(fin) = fin {
-                    emit(fin, true);
+                    succ.add(nfa, fin, true);
                 }
             }
             // OK: the caller checked the state has no proceed edge.
@@ -936,7 +930,7 @@ fn step_direct<E>(
         }
     }
     if is_start {
-        emit(Run::start(run.state), false);
+        succ.add(nfa, Run::start(run.state), false);
     }
     if !inherited {
         buffer.release(run.node);
@@ -949,7 +943,6 @@ fn step_direct<E>(
 /// the event is taken, then the start run itself, in Flink's order.
 /// Returns whether the event started a partial match at a positive
 /// timestamp.
-#[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn step_start<E>(
     nfa: &Nfa<E>,
@@ -957,9 +950,7 @@ fn step_start<E>(
     scratch: &mut Scratch,
     take: &StartTake<E>,
     event: &mut Incoming<E>,
-    next: &mut JavaHeap<Run>,
-    potential: &mut JavaHeap<Run>,
-    deadline: &mut i64,
+    succ: &mut Successors,
 ) -> bool {
     let start = Run::start(nfa.start);
     let took = {
@@ -976,18 +967,12 @@ fn step_start<E>(
     if took {
         let t = &nfa.state(nfa.start).transitions[take.transition];
         let (taken, fin) = take_edge(nfa, buffer, scratch, start, event, t);
-        if t.target_final {
-            potential.add(taken);
-        } else {
-            *deadline = (*deadline).min(deadline_of(nfa, &taken));
-            next.add(taken);
-        }
+        succ.add(nfa, taken, t.target_final);
         if let Some(fin) = fin {
-            potential.add(fin);
+            succ.add(nfa, fin, true);
         }
     }
-    // The start run never expires.
-    next.add(start);
+    succ.add(nfa, start, false);
     took && event.timestamp > 0
 }
 

@@ -513,9 +513,11 @@ impl Runs {
         self.step(nfa, buffer, scratch, event, out)
     }
 
-    /// [`process`](Self::process) for an event that meets some run.
+    /// [`process`](Self::process) for an event that meets some run: the
+    /// queue is not empty, or [`starts`](Self::starts) said the event
+    /// starts a match (so a caller that asked need not ask again).
     #[inline(never)]
-    fn step<E, O: Output<E>>(
+    pub(crate) fn step<E, O: Output<E>>(
         &mut self,
         nfa: &Nfa<E>,
         buffer: &mut SharedBuffer<E>,

@@ -868,7 +868,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 continue;
             }
             // An idle pattern changes only if the event starts a match;
-            // asking that reads no per-key state.
+            // asking that reads no per-key state (and, once asked, the
+            // runs are stepped without asking again).
             let busy = state.busy.contains(i);
             if busy
                 || Runs::starts(
@@ -881,13 +882,13 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             {
                 let mut out = Emit::new(handler, i, &state.key, ts);
                 let runs = &mut state.runs[i];
-                let step = runs.process(
-                    &p.nfa,
-                    &mut self.buffer,
-                    &mut self.scratch,
-                    &mut incoming,
-                    &mut out,
-                );
+                let (nfa, buffer, scratch) =
+                    (&p.nfa, &mut self.buffer, &mut self.scratch);
+                let step = if busy {
+                    runs.process(nfa, buffer, scratch, &mut incoming, &mut out)
+                } else {
+                    runs.step(nfa, buffer, scratch, &mut incoming, &mut out)
+                };
                 state.next_expiry = state.next_expiry.min(runs.next_expiry());
                 self.counters.matches += out.matches;
                 state.note(i);

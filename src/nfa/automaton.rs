@@ -98,9 +98,55 @@ pub(crate) struct State<E> {
     /// engine's fused path, no graph walk.
     pub(crate) direct: bool,
     pub(crate) transitions: Vec<Transition<E>>,
+    /// When at most one successor can come out of a run here (see
+    /// [`Exclusive`]): the engine's shortest step.
+    pub(crate) exclusive: Option<Exclusive>,
     /// A `previous_and_current` window on this state (Flink's
     /// `windowTimes` entry), possibly zero or negative (= none).
     pub(crate) window_previous: Option<i64>,
+}
+
+/// A non-start state whose edges are a take edge alone (strict
+/// contiguity: a run the condition rejects dies) or a take edge and an
+/// ignore edge with the negated test (relaxed: it waits). Exactly one of
+/// the two holds, so a run here has at most one successor, which can
+/// keep the run's chain without sharing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Exclusive {
+    /// The take edge's index among the state's transitions.
+    pub(crate) take: usize,
+    /// The ignore edge's target and whether it is final, if there is one.
+    pub(crate) ignore: Option<(StateId, bool)>,
+}
+
+impl Exclusive {
+    /// The shape of a state's edges, if it is one of the two above.
+    pub(crate) fn of<E>(
+        kind: StateKind,
+        direct: bool,
+        transitions: &[Transition<E>],
+    ) -> Option<Self> {
+        if kind == StateKind::Start || !direct {
+            return None;
+        }
+        match transitions {
+            [t] if t.action == Action::Take => {
+                Some(Exclusive { take: 0, ignore: None })
+            }
+            [a, b] if b.reuse == Reuse::Negated => {
+                let (take, ignore) = match (a.action, b.action) {
+                    (Action::Take, Action::Ignore) => (0, b),
+                    (Action::Ignore, Action::Take) => (1, a),
+                    _ => return None,
+                };
+                Some(Exclusive {
+                    take,
+                    ignore: Some((ignore.target, ignore.target_final)),
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The start state's one take edge, when a simple closure decides it

@@ -171,9 +171,19 @@ impl<E> SharedBuffer<E> {
         event: EventId,
         previous: Option<NodeId>,
     ) -> NodeId {
-        if let Some(p) = previous {
-            self.nodes[p.as_usize()].refs += 1;
-        }
+        self.retain(previous);
+        self.put_moving(stage, event, previous)
+    }
+
+    /// [`put`](Self::put) that takes over the caller's reference to
+    /// `previous` instead of adding one (a run whose chain moves to its
+    /// only successor).
+    pub(crate) fn put_moving(
+        &mut self,
+        stage: StageId,
+        event: EventId,
+        previous: Option<NodeId>,
+    ) -> NodeId {
         self.events[event.as_usize()].refs += 1;
         self.live_nodes += 1;
         let id = match self.free_nodes {

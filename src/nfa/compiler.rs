@@ -12,7 +12,8 @@ use std::sync::Arc;
 use hashbrown::{HashMap, HashSet};
 
 use super::automaton::{
-    Action, AfterMatch, Nfa, Reuse, StartTake, State, StateKind, Transition,
+    Action, AfterMatch, Exclusive, Nfa, Reuse, StartTake, State, StateKind,
+    Transition,
 };
 use crate::pattern::condition::{Leaf, Test};
 use crate::pattern::error::Kind;
@@ -836,16 +837,12 @@ impl<E> Compiler<'_, E> {
             .states
             .into_iter()
             .enumerate()
-            .map(|(i, s)| State {
-                name: s.name,
-                stage: s.stage,
-                kind: s.kind,
-                has_proceed: proceeds[i],
-                direct: !proceeds[i]
+            .map(|(i, s)| {
+                let direct = !proceeds[i]
                     && s.transitions
                         .iter()
-                        .all(|t| kinds[t.1] != StateKind::Stop),
-                transitions: {
+                        .all(|t| kinds[t.1] != StateKind::Stop);
+                let transitions = {
                     let mut out: Vec<Transition<E>> = Vec::new();
                     for (action, target, condition) in s.transitions {
                         let program =
@@ -866,8 +863,17 @@ impl<E> Compiler<'_, E> {
                         });
                     }
                     out
-                },
-                window_previous: s.window_previous,
+                };
+                State {
+                    name: s.name,
+                    stage: s.stage,
+                    kind: s.kind,
+                    has_proceed: proceeds[i],
+                    direct,
+                    exclusive: Exclusive::of(s.kind, direct, &transitions),
+                    transitions,
+                    window_previous: s.window_previous,
+                }
             })
             .collect();
         (states, leaves)

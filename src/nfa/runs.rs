@@ -12,7 +12,8 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use super::automaton::{
-    Action, AfterMatch, Nfa, Reuse, StartTake, StateKind, Transition,
+    Action, AfterMatch, Exclusive, Nfa, Reuse, StartTake, StateKind,
+    Transition,
 };
 use super::buffer::{EventOrder, SharedBuffer};
 use super::context::Context;
@@ -545,6 +546,12 @@ impl Runs {
         for i in 0..walked {
             let run = self.partial.as_slice().get(i).copied().unwrap_or(start);
             let state = nfa.state(run.state);
+            if let Some(shape) = state.exclusive {
+                step_exclusive(
+                    nfa, buffer, scratch, shape, run, event, &mut succ,
+                );
+                continue;
+            }
             if state.direct {
                 new_start |=
                     step_direct(nfa, buffer, scratch, run, event, &mut succ);
@@ -920,8 +927,15 @@ fn step_direct<E>(
             }
             Action::Take => {
                 took = true;
-                let (taken, fin) =
-                    take_edge(nfa, buffer, scratch, run, event, t);
+                let (taken, fin) = take_edge(
+                    nfa,
+                    buffer,
+                    scratch,
+                    run,
+                    event,
+                    t,
+                    Chain::Share,
+                );
                 succ.add(nfa, taken, t.target_final);
                 if let Some(fin) = fin {
                     succ.add(nfa, fin, true);
@@ -938,6 +952,45 @@ fn step_direct<E>(
         buffer.release(run.node);
     }
     is_start && took && event.timestamp > 0
+}
+
+/// `step_direct` for a run in an [`Exclusive`] state: one condition
+/// decides between the take edge and the ignore edge (or death), and the
+/// one successor keeps the run's chain, so nothing is shared or freed.
+#[inline]
+fn step_exclusive<E>(
+    nfa: &Nfa<E>,
+    buffer: &mut SharedBuffer<E>,
+    scratch: &mut Scratch,
+    shape: Exclusive,
+    run: Run,
+    event: &mut Incoming<E>,
+    succ: &mut Successors,
+) {
+    let t = &nfa.state(run.state).transitions[shape.take];
+    scratch.conditions.start_run();
+    let takes = {
+        let ctx = Context {
+            buffer,
+            node: run.node,
+            stage_names: &nfa.stage_names,
+            timestamp: event.timestamp,
+        };
+        let value = event.value(buffer);
+        scratch.conditions.decide(nfa, &t.test, value, &ctx)
+    };
+    if takes {
+        let (taken, fin) =
+            take_edge(nfa, buffer, scratch, run, event, t, Chain::Move);
+        succ.add(nfa, taken, t.target_final);
+        if let Some(fin) = fin {
+            succ.add(nfa, fin, true);
+        }
+    } else if let Some((target, is_final)) = shape.ignore {
+        succ.add(nfa, Run { state: target, ..run }, is_final);
+    } else {
+        buffer.release(run.node);
+    }
 }
 
 /// `step_direct` for the start run when one simple closure decides the
@@ -968,7 +1021,8 @@ fn step_start<E>(
     };
     if took {
         let t = &nfa.state(nfa.start).transitions[take.transition];
-        let (taken, fin) = take_edge(nfa, buffer, scratch, start, event, t);
+        let (taken, fin) =
+            take_edge(nfa, buffer, scratch, start, event, t, Chain::Share);
         succ.add(nfa, taken, t.target_final);
         if let Some(fin) = fin {
             succ.add(nfa, fin, true);
@@ -1015,8 +1069,15 @@ fn compute_next_states<E>(
                 }
             }
             Action::Take => {
-                let (taken, fin) =
-                    take_edge(nfa, buffer, scratch, run, event, t);
+                let (taken, fin) = take_edge(
+                    nfa,
+                    buffer,
+                    scratch,
+                    run,
+                    event,
+                    t,
+                    Chain::Share,
+                );
                 out.push(taken);
                 out.extend(fin);
             }
@@ -1049,6 +1110,14 @@ fn ignore_edge<E>(
     Run { state: target, ..run }
 }
 
+/// Whether a taken run shares the old run's chain (the old run's
+/// reference stays with it) or takes the old run's reference over.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chain {
+    Share,
+    Move,
+}
+
 /// Follows take edge `t` of `run`: the event joins the chain. Also
 /// returns the run at the final state the new one reaches by proceed
 /// edges at once, if any (Flink's `findFinalStateAfterProceed`).
@@ -1060,12 +1129,16 @@ fn take_edge<E>(
     run: Run,
     event: &mut Incoming<E>,
     t: &Transition<E>,
+    chain: Chain,
 ) -> (Run, Option<Run>) {
     let target = t.target;
     let id = event.register(buffer);
     // OK because only states of a stage have take edges.
     let stage = nfa.state(t.source).stage.expect("take from a stage");
-    let node = buffer.put(stage, id, run.node);
+    let node = match chain {
+        Chain::Share => buffer.put(stage, id, run.node),
+        Chain::Move => buffer.put_moving(stage, id, run.node),
+    };
     let (start_ts, start_seq) = if run.start_seq == NO_SEQ {
         buffer.event_order(id)
     } else {

@@ -282,7 +282,7 @@ impl ConditionCache {
     /// repeats were already taken care of (see [`Reuse`]): a lone
     /// iterative closure is called directly, since no other run can use
     /// its result; simple ones still go through the per-event cache.
-    #[inline]
+    #[inline(always)]
     fn decide<E>(
         &mut self,
         nfa: &Nfa<E>,

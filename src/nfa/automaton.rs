@@ -93,10 +93,14 @@ pub(crate) struct State<E> {
     /// Whether some transition is a proceed (epsilon) edge: states
     /// without one decide on their own transitions, no graph walk.
     pub(crate) has_proceed: bool,
-    /// No proceed edge and no edge to a stop state (a negation, which can
-    /// discard a run's successors together): a run here is stepped by the
-    /// engine's fused path, no graph walk.
+    /// No edge to a stop state (a negation, which can discard a run's
+    /// successors together) and no proceed edge, or just one whose test
+    /// is `true` (see `then`): a run here is stepped by the engine's
+    /// fused path, no graph walk.
     pub(crate) direct: bool,
+    /// A direct state's one proceed edge (always followed) leads here: the
+    /// decision graph is this state's own edges, then that state's.
+    pub(crate) then: Option<StateId>,
     pub(crate) transitions: Vec<Transition<E>>,
     /// When at most one successor can come out of a run here (see
     /// [`Exclusive`]): the engine's shortest step.
@@ -106,46 +110,100 @@ pub(crate) struct State<E> {
     pub(crate) window_previous: Option<i64>,
 }
 
+/// Whether state `i` is direct (see [`State::direct`]), and the state
+/// its proceed edge leads to, if any.
+pub(crate) fn direct_shape<E>(
+    states: &[State<E>],
+    i: usize,
+) -> Option<Option<StateId>> {
+    let no_stop = |s: &State<E>| {
+        s.transitions
+            .iter()
+            .all(|t| states[t.target.as_usize()].kind != StateKind::Stop)
+    };
+    let state = &states[i];
+    if !no_stop(state) {
+        return None;
+    }
+    let mut proceeds =
+        state.transitions.iter().filter(|t| t.action == Action::Proceed);
+    let Some(edge) = proceeds.next() else { return Some(None) };
+    let then = &states[edge.target.as_usize()];
+    let follows = state.kind != StateKind::Start
+        && proceeds.next().is_none()
+        && matches!(edge.test, Test::True)
+        && !then.has_proceed
+        && no_stop(then);
+    follows.then_some(Some(edge.target))
+}
+
 /// A non-start state whose edges are a take edge alone (strict
 /// contiguity: a run the condition rejects dies) or a take edge and an
-/// ignore edge with the negated test (relaxed: it waits). Exactly one of
-/// the two holds, so a run here has at most one successor, which can
-/// keep the run's chain without sharing it.
+/// ignore edge with the negated test (relaxed: it waits), plus perhaps
+/// one proceed edge into a stop state (a `not_followed_by` guard: when
+/// it fires, the run dies whatever else holds). Exactly one of take and
+/// ignore holds, so a run here has at most one successor, which can keep
+/// the run's chain without sharing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Exclusive {
     /// The take edge's index among the state's transitions.
     pub(crate) take: usize,
     /// The ignore edge's target and whether it is final, if there is one.
     pub(crate) ignore: Option<(StateId, bool)>,
+    /// The guard: the proceed edge's index and the stop state it leads
+    /// to (whose edges have no proceed edge).
+    pub(crate) guard: Option<(usize, StateId)>,
 }
 
 impl Exclusive {
-    /// The shape of a state's edges, if it is one of the two above.
-    pub(crate) fn of<E>(
-        kind: StateKind,
-        direct: bool,
-        transitions: &[Transition<E>],
-    ) -> Option<Self> {
-        if kind == StateKind::Start || !direct {
+    /// The shape of state `i`'s edges, if it is one of those above.
+    pub(crate) fn of<E>(states: &[State<E>], i: usize) -> Option<Self> {
+        let state = &states[i];
+        if state.kind == StateKind::Start {
             return None;
         }
-        match transitions {
-            [t] if t.action == Action::Take => {
-                Some(Exclusive { take: 0, ignore: None })
+        let mut guard = None;
+        let mut edges: [Option<(usize, &Transition<E>)>; 2] = [None, None];
+        let mut n = 0;
+        for (j, t) in state.transitions.iter().enumerate() {
+            let target = &states[t.target.as_usize()];
+            if target.kind == StateKind::Stop {
+                let plain_stop = !target.has_proceed;
+                if t.action != Action::Proceed
+                    || !plain_stop
+                    || guard.is_some()
+                {
+                    return None;
+                }
+                guard = Some((j, t.target));
+            } else if t.action == Action::Proceed || n == 2 {
+                return None;
+            } else {
+                edges[n] = Some((j, t));
+                n += 1;
             }
-            [a, b] if b.reuse == Reuse::Negated => {
-                let (take, ignore) = match (a.action, b.action) {
-                    (Action::Take, Action::Ignore) => (0, b),
-                    (Action::Ignore, Action::Take) => (1, a),
-                    _ => return None,
-                };
-                Some(Exclusive {
-                    take,
-                    ignore: Some((ignore.target, ignore.target_final)),
-                })
-            }
-            _ => None,
         }
+        let (take, ignore) = match edges {
+            [Some((j, t)), None] if t.action == Action::Take => (j, None),
+            [Some((ja, a)), Some((jb, b))] => {
+                // Asked here, not read from `b.reuse`: a guard may sit
+                // between the two.
+                if Reuse::between(Some(&a.test), &b.test) != Reuse::Negated {
+                    return None;
+                }
+                match (a.action, b.action) {
+                    (Action::Take, Action::Ignore) => (ja, Some(b)),
+                    (Action::Ignore, Action::Take) => (jb, Some(a)),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        Some(Exclusive {
+            take,
+            ignore: ignore.map(|t| (t.target, t.target_final)),
+            guard,
+        })
     }
 }
 
@@ -312,6 +370,89 @@ impl<E> fmt::Display for Nfa<E> {
 mod tests {
     use super::*;
     use crate::pattern::condition::Program;
+    use crate::Pattern;
+    use std::time::Duration;
+
+    fn state<'a, E>(nfa: &'a Nfa<E>, name: &str) -> &'a State<E> {
+        nfa.states.iter().find(|s| s.name == name).expect("state")
+    }
+
+    #[test]
+    fn take_or_wait_and_take_or_die_are_exclusive() {
+        let p = Pattern::<i32>::begin("a")
+            .when(|e| *e > 0)
+            .followed_by("b")
+            .when(|e| *e < 0)
+            .next("c")
+            .when(|e| *e == 0)
+            .build()
+            .unwrap();
+        let nfa = p.nfa();
+        let b = state(nfa, "b").exclusive.expect("b is exclusive");
+        // Relaxed: the run waits on the negated ignore edge.
+        assert_eq!(b.ignore.map(|(t, _)| t), Some(state_id(nfa, "b")));
+        assert_eq!(b.guard, None);
+        // Strict: no ignore edge, a rejected run dies.
+        let c = state(nfa, "c").exclusive.expect("c is exclusive");
+        assert_eq!(c.ignore, None);
+        // The start state has its own path.
+        assert_eq!(state(nfa, "a").exclusive, None);
+    }
+
+    #[test]
+    fn a_negation_between_stages_is_a_guard() {
+        let p = Pattern::<i32>::begin("a")
+            .when(|e| *e > 0)
+            .not_followed_by("no")
+            .when(|e| *e == 0)
+            .followed_by("b")
+            .when(|e| *e > 5)
+            .within(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let nfa = p.nfa();
+        let b = state(nfa, "b").exclusive.expect("b is exclusive");
+        assert_eq!(b.guard.map(|(_, stop)| stop), Some(state_id(nfa, "no")));
+        assert!(!state(nfa, "b").direct, "a stop edge is never direct");
+    }
+
+    #[test]
+    fn overlapping_edges_are_not_exclusive() {
+        // followed_by_any: a run may both take and wait.
+        let p = Pattern::<i32>::begin("a")
+            .when(|e| *e > 0)
+            .followed_by_any("b")
+            .when(|e| *e > 1)
+            .build()
+            .unwrap();
+        let b = state(p.nfa(), "b");
+        assert_eq!(b.exclusive, None);
+        assert!(b.direct);
+    }
+
+    #[test]
+    fn an_always_true_proceed_edge_is_followed_directly() {
+        // A consecutive loop followed by `next`: the loop state proceeds
+        // (always) to the next stage, whose edges join its own.
+        let p = Pattern::<i32>::begin("a")
+            .when(|e| *e > 0)
+            .one_or_more()
+            .consecutive()
+            .next("b")
+            .when(|e| *e < 0)
+            .build()
+            .unwrap();
+        let nfa = p.nfa();
+        let a = state(nfa, "a");
+        assert!(a.direct);
+        assert_eq!(a.then, Some(state_id(nfa, "b")));
+        assert!(state(nfa, "b").then.is_none());
+    }
+
+    fn state_id<E>(nfa: &Nfa<E>, name: &str) -> StateId {
+        let i = nfa.states.iter().position(|s| s.name == name).unwrap();
+        StateId::must(i)
+    }
 
     #[test]
     fn reuse_recognises_a_repeated_or_negated_test() {

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use hashbrown::{HashMap, HashSet};
 
 use super::automaton::{
-    Action, AfterMatch, Exclusive, Nfa, Reuse, StartTake, State, StateKind,
-    Transition,
+    direct_shape, Action, AfterMatch, Exclusive, Nfa, Reuse, StartTake, State,
+    StateKind, Transition,
 };
 use crate::pattern::condition::{Leaf, Test};
 use crate::pattern::error::Kind;
@@ -833,15 +833,11 @@ impl<E> Compiler<'_, E> {
             .iter()
             .map(|s| s.transitions.iter().any(|t| t.0 == Action::Proceed))
             .collect();
-        let states = self
+        let mut states = self
             .states
             .into_iter()
             .enumerate()
             .map(|(i, s)| {
-                let direct = !proceeds[i]
-                    && s.transitions
-                        .iter()
-                        .all(|t| kinds[t.1] != StateKind::Stop);
                 let transitions = {
                     let mut out: Vec<Transition<E>> = Vec::new();
                     for (action, target, condition) in s.transitions {
@@ -869,13 +865,23 @@ impl<E> Compiler<'_, E> {
                     stage: s.stage,
                     kind: s.kind,
                     has_proceed: proceeds[i],
-                    direct,
-                    exclusive: Exclusive::of(s.kind, direct, &transitions),
+                    direct: false,
+                    then: None,
+                    exclusive: None,
                     transitions,
                     window_previous: s.window_previous,
                 }
             })
+            .collect::<Vec<_>>();
+        // Shapes that read other states, worked out once all exist.
+        let shapes: Vec<_> = (0..states.len())
+            .map(|i| (direct_shape(&states, i), Exclusive::of(&states, i)))
             .collect();
+        for (state, (direct, exclusive)) in states.iter_mut().zip(shapes) {
+            state.direct = direct.is_some();
+            state.then = direct.flatten();
+            state.exclusive = exclusive;
+        }
         (states, leaves)
     }
 }

@@ -881,10 +881,11 @@ fn pruning_id<E>(
 }
 
 /// `compute_next_states` and the sorting of its results fused, for a run
-/// whose state has no proceed edge and no edge to a stop state (almost
-/// every run): the decision graph is the state's own transitions, in
-/// order, and no successor can be discarded, so each goes straight to
-/// `next` (or `potential` when final) in the order Flink adds them.
+/// in a direct state (almost every run): the decision graph is the
+/// state's own transitions, in order, then those of the state its one
+/// always-true proceed edge leads to (`State::then`), and no successor
+/// can be discarded, so each goes straight to `next` (or `potential`
+/// when final) in the order Flink adds them.
 /// Returns whether the run was the start run and the event started a
 /// partial match (Flink's `isNewStartPartialMatch`).
 #[inline]
@@ -904,7 +905,8 @@ fn step_direct<E>(
     let mut inherited = false;
     let mut took = false;
     let mut holds = false;
-    for t in &state.transitions {
+    let then = state.then.map(|s| nfa.state(s).transitions.as_slice());
+    for t in state.transitions.iter().chain(then.unwrap_or_default()) {
         holds = {
             let ctx = Context {
                 buffer,
@@ -941,7 +943,8 @@ fn step_direct<E>(
                     succ.add(nfa, fin, true);
                 }
             }
-            // OK: the caller checked the state has no proceed edge.
+            // OK: a direct state's proceed edge leads to `then`, whose
+            // edges follow its own.
             Action::Proceed => {}
         }
     }
@@ -967,6 +970,9 @@ fn step_exclusive<E>(
     event: &mut Incoming<E>,
     succ: &mut Successors,
 ) {
+    if shape.guard.is_some() {
+        return step_guarded(nfa, buffer, scratch, shape, run, event, succ);
+    }
     let t = &nfa.state(run.state).transitions[shape.take];
     scratch.conditions.start_run();
     let takes = {
@@ -988,6 +994,64 @@ fn step_exclusive<E>(
         }
     } else if let Some((target, is_final)) = shape.ignore {
         succ.add(nfa, Run { state: target, ..run }, is_final);
+    } else {
+        buffer.release(run.node);
+    }
+}
+
+/// `step_exclusive` for a state with a guard. When the guard fires, only
+/// a successor in the final state survives (as in Flink, where reaching
+/// a stop state discards the others).
+#[inline(never)]
+fn step_guarded<E>(
+    nfa: &Nfa<E>,
+    buffer: &mut SharedBuffer<E>,
+    scratch: &mut Scratch,
+    shape: Exclusive,
+    run: Run,
+    event: &mut Incoming<E>,
+    succ: &mut Successors,
+) {
+    let state = nfa.state(run.state);
+    let t = &state.transitions[shape.take];
+    scratch.conditions.start_run();
+    let (takes, killed) = {
+        let ctx = Context {
+            buffer,
+            node: run.node,
+            stage_names: &nfa.stage_names,
+            timestamp: event.timestamp,
+        };
+        let value = event.value(buffer);
+        let conditions = &mut scratch.conditions;
+        let takes = conditions.decide(nfa, &t.test, value, &ctx);
+        let killed = shape.guard.is_some_and(|(proceed, stop)| {
+            let edge = &state.transitions[proceed];
+            conditions.decide(nfa, &edge.test, value, &ctx)
+                && nfa
+                    .state(stop)
+                    .transitions
+                    .iter()
+                    .any(|s| conditions.decide(nfa, &s.test, value, &ctx))
+        });
+        (takes, killed)
+    };
+    let mut keep = |buffer: &mut SharedBuffer<E>, run: Run, is_final: bool| {
+        if is_final || !killed {
+            succ.add(nfa, run, is_final);
+        } else {
+            buffer.release(run.node);
+        }
+    };
+    if takes {
+        let (taken, fin) =
+            take_edge(nfa, buffer, scratch, run, event, t, Chain::Move);
+        keep(buffer, taken, t.target_final);
+        if let Some(fin) = fin {
+            keep(buffer, fin, true);
+        }
+    } else if let Some((target, is_final)) = shape.ignore {
+        keep(buffer, Run { state: target, ..run }, is_final);
     } else {
         buffer.release(run.node);
     }

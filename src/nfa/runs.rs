@@ -626,14 +626,19 @@ impl Runs {
             self.partial.copy_from(&next);
         }
         self.min_deadline = deadline;
-        let result = self.emit_matches(
-            nfa,
-            buffer,
-            scratch,
-            &mut potential,
-            false,
-            out,
-        );
+        // Usually nothing completed and nothing is held: no matches.
+        let result = if potential.is_empty() && self.completed.is_empty() {
+            Ok(())
+        } else {
+            self.emit_matches(
+                nfa,
+                buffer,
+                scratch,
+                &mut potential,
+                false,
+                out,
+            )
+        };
         self.normalise();
         scratch.next = next;
         scratch.potential = potential;
@@ -736,6 +741,7 @@ impl Runs {
     }
 
     /// Flink's `processMatchesAccordingToSkipStrategy`.
+    #[inline(never)]
     fn emit_matches<E, O: Output<E>>(
         &mut self,
         nfa: &Nfa<E>,

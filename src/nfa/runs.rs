@@ -158,6 +158,17 @@ impl<E> Incoming<E> {
     }
 }
 
+/// What advancing time does to a queue (see `Runs::scan_expiry`).
+enum Expiry {
+    /// No run expires; the earliest deadline.
+    None { deadline: i64 },
+    /// The first `cut` runs expire, and the rest are in order; their
+    /// earliest deadline.
+    Prefix { cut: usize, deadline: i64 },
+    /// Anything else: the queue is rebuilt as Flink does.
+    Mixed,
+}
+
 /// Reusable working memory for stepping runs; one per thread, shared by
 /// all keys and patterns, so the per-event path does not allocate.
 #[derive(Debug, Default)]
@@ -630,14 +641,7 @@ impl Runs {
         let result = if potential.is_empty() && self.completed.is_empty() {
             Ok(())
         } else {
-            self.emit_matches(
-                nfa,
-                buffer,
-                scratch,
-                &mut potential,
-                false,
-                out,
-            )
+            self.emit_matches(nfa, buffer, scratch, &mut potential, false, out)
         };
         self.normalise();
         scratch.next = next;
@@ -704,16 +708,18 @@ impl Runs {
         timeouts: bool,
         out: &mut O,
     ) -> Result<(), SkipError> {
-        let mut deadline = i64::MAX;
-        let mut expired = false;
-        for r in self.partial.as_slice() {
-            let d = deadline_of(nfa, r);
-            expired |= d <= timestamp;
-            deadline = deadline.min(d);
-        }
-        if !expired {
-            self.min_deadline = deadline;
-            return Ok(());
+        match self.scan_expiry(nfa, timestamp) {
+            Expiry::None { deadline } => {
+                self.min_deadline = deadline;
+                return Ok(());
+            }
+            Expiry::Prefix { cut, deadline } => {
+                return self.expire_prefix(
+                    nfa, buffer, scratch, cut, deadline, timestamp, timeouts,
+                    out,
+                );
+            }
+            Expiry::Mixed => {}
         }
         let mut succ = Successors::from_scratch(scratch);
         for run in self.partial.drain_in_array_order() {
@@ -738,6 +744,80 @@ impl Runs {
             buffer.release(run.node);
         }
         self.install(nfa, buffer, scratch, succ, out)
+    }
+
+    /// Which runs expire at `now`, in one pass. When they are the
+    /// leading runs, none of them waits out a trailing negation, and the
+    /// rest are in order, rebuilding the queue from the survivors (Flink's
+    /// `advanceTime`) moves nothing, so dropping the prefix is the same.
+    /// (In-order input keeps queues in order.)
+    fn scan_expiry<E>(&self, nfa: &Nfa<E>, now: i64) -> Expiry {
+        let mut cut = 0;
+        let mut deadline = i64::MAX;
+        let mut last: Option<&Run> = None;
+        for (i, r) in self.partial.as_slice().iter().enumerate() {
+            if timed_out(nfa, r, now).is_some() {
+                if i != cut || nfa.state(r.state).kind == StateKind::Pending {
+                    return Expiry::Mixed;
+                }
+                cut += 1;
+                continue;
+            }
+            if last.is_some_and(|l| l.heap_cmp(r) == Ordering::Greater) {
+                return Expiry::Mixed;
+            }
+            last = Some(r);
+            deadline = deadline.min(deadline_of(nfa, r));
+        }
+        if cut == 0 {
+            Expiry::None { deadline }
+        } else {
+            Expiry::Prefix { cut, deadline }
+        }
+    }
+
+    /// `expire` when the first `cut` runs are the ones that expire (see
+    /// [`scan_expiry`](Self::scan_expiry)); `deadline` is the survivors'
+    /// earliest.
+    #[allow(clippy::too_many_arguments)]
+    fn expire_prefix<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        cut: usize,
+        deadline: i64,
+        now: i64,
+        timeouts: bool,
+        out: &mut O,
+    ) -> Result<(), SkipError> {
+        for run in self.partial.drain_front(cut) {
+            if timeouts {
+                // OK because the caller checked every run here expired.
+                let expiry = timed_out(nfa, &run, now).expect("expired");
+                buffer.extract(run.node, &mut scratch.path);
+                let m = Match {
+                    buffer,
+                    stage_names: &nfa.stage_names,
+                    path: &scratch.path,
+                };
+                out.on_timeout(&m, expiry);
+            }
+            buffer.release(run.node);
+        }
+        self.min_deadline = deadline;
+        let result = if self.completed.is_empty() {
+            Ok(())
+        } else {
+            let mut none = std::mem::take(&mut scratch.potential);
+            none.clear();
+            let result =
+                self.emit_matches(nfa, buffer, scratch, &mut none, false, out);
+            scratch.potential = none;
+            result
+        };
+        self.normalise();
+        result
     }
 
     /// Flink's `processMatchesAccordingToSkipStrategy`.
@@ -1319,4 +1399,63 @@ fn final_after_proceed<E>(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::nfa::Partition;
+    use crate::Pattern;
+
+    /// `a` followed by `b` within 10 ms; events are their timestamps.
+    fn a_then_b() -> Partition<i64> {
+        let p = Pattern::<i64>::begin("a")
+            .when(|e| *e >= 0)
+            .followed_by("b")
+            .when(|e| *e < 0)
+            .within(Duration::from_millis(10))
+            .build()
+            .unwrap();
+        Partition::new(&p).with_timeouts(true)
+    }
+
+    fn started(
+        timeouts: &[(Vec<(String, Vec<i64>)>, i64)],
+    ) -> Vec<(i64, i64)> {
+        timeouts.iter().map(|(m, at)| (m[0].1[0], *at)).collect()
+    }
+
+    #[test]
+    fn in_order_runs_expire_from_the_front() {
+        let mut p = a_then_b();
+        for ts in [1, 5, 8] {
+            p.process(ts, ts).unwrap();
+        }
+        let (_, timeouts) = p.advance_time(15).unwrap();
+        assert_eq!(started(&timeouts), [(1, 11), (5, 15)]);
+        assert_eq!(p.partial_count(), 1);
+        let (_, timeouts) = p.advance_time(100).unwrap();
+        assert_eq!(started(&timeouts), [(8, 18)]);
+        assert_eq!(p.partial_count(), 0);
+    }
+
+    #[test]
+    fn runs_out_of_order_expire_as_flink_rebuilds_them() {
+        // Time going back leaves the queue out of order:
+        // [1, 7, 5, start], so the survivors of 1's expiry are rebuilt.
+        let mut p = a_then_b();
+        for ts in [5, 7, 1] {
+            p.process(ts, ts).unwrap();
+        }
+        let (_, timeouts) = p.advance_time(12).unwrap();
+        assert_eq!(started(&timeouts), [(1, 11)]);
+        let (_, timeouts) = p.advance_time(16).unwrap();
+        assert_eq!(started(&timeouts), [(5, 15)]);
+        // The last one still completes, once.
+        let matches = p.process(-1, 16).unwrap();
+        assert_eq!(matches.len(), 1);
+        assert_eq!(matches[0][0].1, [7]);
+        assert_eq!(p.partial_count(), 0);
+    }
 }

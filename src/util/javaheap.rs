@@ -71,6 +71,15 @@ impl<T: HeapKey> JavaHeap<T> {
         self.items.drain(..)
     }
 
+    /// Takes out the first `n` entries in array order. The rest stay as
+    /// they are, which is a heap when they are in order (the caller's
+    /// promise).
+    pub(crate) fn drain_front(&mut self, n: usize) -> std::vec::Drain<'_, T> {
+        debug_assert!(self.items[n..]
+            .is_sorted_by(|a, b| a.heap_cmp(b) != Ordering::Greater));
+        self.items.drain(..n)
+    }
+
     #[inline]
     pub(crate) fn add(&mut self, item: T) {
         let k = self.items.len();

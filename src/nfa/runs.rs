@@ -1405,7 +1405,7 @@ fn final_after_proceed<E>(
 mod tests {
     use std::time::Duration;
 
-    use crate::nfa::Partition;
+    use crate::nfa::{OwnedMatch, Partition};
     use crate::Pattern;
 
     /// `a` followed by `b` within 10 ms; events are their timestamps.
@@ -1420,9 +1420,7 @@ mod tests {
         Partition::new(&p).with_timeouts(true)
     }
 
-    fn started(
-        timeouts: &[(Vec<(String, Vec<i64>)>, i64)],
-    ) -> Vec<(i64, i64)> {
+    fn started(timeouts: &[(OwnedMatch<i64>, i64)]) -> Vec<(i64, i64)> {
         timeouts.iter().map(|(m, at)| (m[0].1[0], *at)).collect()
     }
 

@@ -50,9 +50,9 @@ pub(crate) struct Transition<E> {
     pub(crate) reuse: Reuse,
     /// Whether the target is the final state (the run completes).
     pub(crate) target_final: bool,
-    /// Whether the target has proceed edges (a take may reach the final
-    /// state through them at once).
-    pub(crate) target_proceeds: bool,
+    /// Whether proceed edges lead from the target to the final state (a
+    /// take may then complete a match at once).
+    pub(crate) target_may_finish: bool,
 }
 
 /// A transition's test, compared with the previous transition's test in

@@ -823,6 +823,35 @@ impl<E> Compiler<'_, E> {
         Ok(())
     }
 
+    /// Per state: whether some path of proceed edges leads from it to the
+    /// final state (whatever their conditions), i.e. whether Flink's
+    /// `findFinalStateAfterProceed` can find anything there.
+    fn proceed_paths_to_final(&self) -> Vec<bool> {
+        let n = self.states.len();
+        let mut finishes = vec![false; n];
+        // Backwards from the final state(s) over proceed edges, to a fixed
+        // point (the graphs are tiny).
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for (i, s) in self.states.iter().enumerate() {
+                if finishes[i] {
+                    continue;
+                }
+                let reaches = s.transitions.iter().any(|t| {
+                    t.0 == Action::Proceed
+                        && (self.states[t.1].kind == StateKind::Final
+                            || finishes[t.1])
+                });
+                if reaches {
+                    finishes[i] = true;
+                    changed = true;
+                }
+            }
+        }
+        finishes
+    }
+
     fn freeze(self) -> (Vec<State<E>>, Vec<Leaf<E>>) {
         let mut leaves = Vec::new();
         let mut numbers = HashMap::new();
@@ -833,6 +862,7 @@ impl<E> Compiler<'_, E> {
             .iter()
             .map(|s| s.transitions.iter().any(|t| t.0 == Action::Proceed))
             .collect();
+        let finishes = self.proceed_paths_to_final();
         let mut states = self
             .states
             .into_iter()
@@ -853,7 +883,7 @@ impl<E> Compiler<'_, E> {
                                 &test,
                             ),
                             target_final: kinds[target] == StateKind::Final,
-                            target_proceeds: proceeds[target],
+                            target_may_finish: finishes[target],
                             test,
                             condition,
                         });

@@ -34,6 +34,9 @@ const MAX_PROCEED_STEPS: usize = 4096;
 pub(crate) struct Run {
     state: StateId,
     node: Option<NodeId>,
+    /// The start event's timestamp; `i64::MAX` for the start run (Flink
+    /// has -1 there, but nothing reads it: its windows never close), so
+    /// that it sorts last.
     start_ts: i64,
     prev_ts: i64,
     /// The start event's arrival number; `NO_SEQ` for the start run.
@@ -42,15 +45,19 @@ pub(crate) struct Run {
 
 impl Run {
     fn start(state: StateId) -> Self {
-        Run { state, node: None, start_ts: -1, prev_ts: -1, start_seq: NO_SEQ }
+        Run {
+            state,
+            node: None,
+            start_ts: i64::MAX,
+            prev_ts: -1,
+            start_seq: NO_SEQ,
+        }
     }
 
+    /// Flink's order of runs: by start event, the start run last.
+    #[inline]
     fn start_order(&self) -> EventOrder {
-        if self.start_seq == NO_SEQ {
-            (i64::MAX, NO_SEQ)
-        } else {
-            (self.start_ts, self.start_seq)
-        }
+        (self.start_ts, self.start_seq)
     }
 }
 
@@ -1301,7 +1308,7 @@ fn take_edge<E>(
         prev_ts: event.timestamp,
         start_seq,
     };
-    if !t.target_proceeds {
+    if !t.target_may_finish {
         return (taken, None);
     }
     let fin = final_after_proceed(nfa, buffer, scratch, run, event, target)

@@ -249,6 +249,10 @@ pub struct Nfa<E> {
     /// start run is stepped without walking its state (most patterns
     /// begin this way).
     pub(crate) start_take: Option<StartTake<E>>,
+    /// The start run has `start_take` and every state another run can be
+    /// in is [`Exclusive`]: a key's queue, when in order, is stepped in
+    /// place (see `Runs::step`).
+    pub(crate) steps_in_place: bool,
     /// Flink's `windowTime`: the smallest first-and-last window; zero or
     /// less means none.
     pub(crate) window: i64,
@@ -397,6 +401,7 @@ mod tests {
         assert_eq!(c.ignore, None);
         // The start state has its own path.
         assert_eq!(state(nfa, "a").exclusive, None);
+        assert!(nfa.steps_in_place);
     }
 
     #[test]
@@ -428,6 +433,7 @@ mod tests {
         let b = state(p.nfa(), "b");
         assert_eq!(b.exclusive, None);
         assert!(b.direct);
+        assert!(!p.nfa().steps_in_place);
     }
 
     #[test]

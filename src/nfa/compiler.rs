@@ -81,11 +81,17 @@ pub(crate) fn compile<E>(def: PatternDef<E>) -> Result<Nfa<E>, PatternError> {
     let (states, leaves) = c.freeze();
     let skip = resolve_skip(&def);
     let start_take = simple_start_take(&states[start], &leaves);
+    let steps_in_place = start_take.is_some()
+        && states.iter().all(|s| {
+            !matches!(s.kind, StateKind::Normal | StateKind::Pending)
+                || s.exclusive.is_some()
+        });
     Ok(Nfa {
         states,
         leaves,
         start: StateId::must(start),
         start_take,
+        steps_in_place,
         window,
         stage_names: def.stages.iter().map(|s| s.name.clone()).collect(),
         skip,

@@ -544,8 +544,16 @@ impl Runs {
         event: &mut Incoming<E>,
         out: &mut O,
     ) -> Result<bool, SkipError> {
-        let mut new_start = false;
         scratch.conditions.start_event(nfa);
+        if let Some(take) =
+            nfa.start_take.as_ref().filter(|_| nfa.steps_in_place)
+        {
+            if self.steps_in_place(nfa) {
+                return self
+                    .step_in_place(nfa, buffer, scratch, take, event, out);
+            }
+        }
+        let mut new_start = false;
         let start = Run::start(nfa.start);
         let mut succ = Successors::from_scratch(scratch);
         // The start run is the largest entry, so when the queue is in
@@ -622,6 +630,72 @@ impl Runs {
         }
         self.partial.clear();
         self.install(nfa, buffer, scratch, succ, out).map(|()| new_start)
+    }
+
+    /// Whether the queue of an NFA whose runs are all in [`Exclusive`]
+    /// states (one successor at most besides final ones; see
+    /// `Nfa::steps_in_place`) can be stepped in place: the start run is
+    /// last (or the queue is empty, standing for it) and the others are
+    /// in order. Then Flink's rebuilt queue is the old one with each run
+    /// replaced by its successor, and the start run's new run and itself
+    /// added at the end.
+    fn steps_in_place<E>(&self, nfa: &Nfa<E>) -> bool {
+        let Some((last, rest)) = self.partial.as_slice().split_last() else {
+            return true;
+        };
+        last.start_seq == NO_SEQ
+            && last.state == nfa.start
+            && rest.is_sorted_by(|a, b| a.heap_cmp(b) != Ordering::Greater)
+    }
+
+    /// [`step`](Self::step) when [`steps_in_place`](Self::steps_in_place)
+    /// says so.
+    fn step_in_place<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        take: &StartTake<E>,
+        event: &mut Incoming<E>,
+        out: &mut O,
+    ) -> Result<bool, SkipError> {
+        let mut potential = std::mem::take(&mut scratch.potential);
+        potential.clear();
+        self.partial.pop_last(); // the start run, stepped last
+        let mut deadline = i64::MAX;
+        self.partial.filter_map_in_place(|run| {
+            // OK because `steps_in_place` checked every run's state.
+            let shape = nfa.state(run.state).exclusive.expect("exclusive");
+            let next = exclusive_successor(
+                nfa,
+                buffer,
+                scratch,
+                shape,
+                run,
+                event,
+                &mut potential,
+            )?;
+            deadline = deadline.min(deadline_of(nfa, &next));
+            Some(next)
+        });
+        let mut succ = Successors {
+            next: std::mem::take(&mut self.partial),
+            potential,
+            deadline,
+        };
+        let new_start =
+            step_start(nfa, buffer, scratch, take, event, &mut succ);
+        let Successors { next, mut potential, deadline } = succ;
+        self.partial = next;
+        self.min_deadline = deadline;
+        let result = if potential.is_empty() && self.completed.is_empty() {
+            Ok(())
+        } else {
+            self.emit_matches(nfa, buffer, scratch, &mut potential, false, out)
+        };
+        self.normalise();
+        scratch.potential = potential;
+        result.map(|()| new_start)
     }
 
     /// Makes the successors' `next` the live runs and emits the matches
@@ -1063,8 +1137,36 @@ fn step_exclusive<E>(
     event: &mut Incoming<E>,
     succ: &mut Successors,
 ) {
+    let next = exclusive_successor(
+        nfa,
+        buffer,
+        scratch,
+        shape,
+        run,
+        event,
+        &mut succ.potential,
+    );
+    if let Some(next) = next {
+        succ.add(nfa, next, false);
+    }
+}
+
+/// The successor of a run in an [`Exclusive`] state that is not final,
+/// if any; a final one goes to `potential`.
+#[inline(always)]
+fn exclusive_successor<E>(
+    nfa: &Nfa<E>,
+    buffer: &mut SharedBuffer<E>,
+    scratch: &mut Scratch,
+    shape: Exclusive,
+    run: Run,
+    event: &mut Incoming<E>,
+    potential: &mut JavaHeap<Run>,
+) -> Option<Run> {
     if shape.guard.is_some() {
-        return step_guarded(nfa, buffer, scratch, shape, run, event, succ);
+        return step_guarded(
+            nfa, buffer, scratch, shape, run, event, potential,
+        );
     }
     let t = &nfa.state(run.state).transitions[shape.take];
     scratch.conditions.start_run();
@@ -1081,20 +1183,30 @@ fn step_exclusive<E>(
     if takes {
         let (taken, fin) =
             take_edge(nfa, buffer, scratch, run, event, t, Chain::Move);
-        succ.add(nfa, taken, t.target_final);
         if let Some(fin) = fin {
-            succ.add(nfa, fin, true);
+            potential.add(fin);
         }
+        if t.target_final {
+            potential.add(taken);
+            return None;
+        }
+        Some(taken)
     } else if let Some((target, is_final)) = shape.ignore {
-        succ.add(nfa, Run { state: target, ..run }, is_final);
+        let waiting = Run { state: target, ..run };
+        if is_final {
+            potential.add(waiting);
+            return None;
+        }
+        Some(waiting)
     } else {
         buffer.release(run.node);
+        None
     }
 }
 
-/// `step_exclusive` for a state with a guard. When the guard fires, only
-/// a successor in the final state survives (as in Flink, where reaching
-/// a stop state discards the others).
+/// `exclusive_successor` for a state with a guard. When the guard
+/// fires, only a successor in the final state survives (as in Flink,
+/// where reaching a stop state discards the others).
 #[inline(never)]
 fn step_guarded<E>(
     nfa: &Nfa<E>,
@@ -1103,8 +1215,8 @@ fn step_guarded<E>(
     shape: Exclusive,
     run: Run,
     event: &mut Incoming<E>,
-    succ: &mut Successors,
-) {
+    potential: &mut JavaHeap<Run>,
+) -> Option<Run> {
     let state = nfa.state(run.state);
     let t = &state.transitions[shape.take];
     scratch.conditions.start_run();
@@ -1129,24 +1241,30 @@ fn step_guarded<E>(
         });
         (takes, killed)
     };
+    // A final successor always counts; another one only if not killed.
     let mut keep = |buffer: &mut SharedBuffer<E>, run: Run, is_final: bool| {
-        if is_final || !killed {
-            succ.add(nfa, run, is_final);
-        } else {
+        if is_final {
+            potential.add(run);
+            None
+        } else if killed {
             buffer.release(run.node);
+            None
+        } else {
+            Some(run)
         }
     };
     if takes {
         let (taken, fin) =
             take_edge(nfa, buffer, scratch, run, event, t, Chain::Move);
-        keep(buffer, taken, t.target_final);
         if let Some(fin) = fin {
             keep(buffer, fin, true);
         }
+        keep(buffer, taken, t.target_final)
     } else if let Some((target, is_final)) = shape.ignore {
-        keep(buffer, Run { state: target, ..run }, is_final);
+        keep(buffer, Run { state: target, ..run }, is_final)
     } else {
         buffer.release(run.node);
+        None
     }
 }
 

@@ -80,6 +80,34 @@ impl<T: HeapKey> JavaHeap<T> {
         self.items.drain(..n)
     }
 
+    /// Removes the last entry in array order (the heap stays a heap).
+    pub(crate) fn pop_last(&mut self) -> Option<T> {
+        self.items.pop()
+    }
+
+    /// Replaces each entry, in array order, by what `f` makes of it
+    /// (`None`: removed), compacting in place. Adding the results to an
+    /// empty heap in turn would give the same array when they are in
+    /// order (the caller's promise), as nothing would sift.
+    pub(crate) fn filter_map_in_place(
+        &mut self,
+        mut f: impl FnMut(T) -> Option<T>,
+    ) where
+        T: Copy,
+    {
+        let mut kept = 0;
+        for i in 0..self.items.len() {
+            if let Some(item) = f(self.items[i]) {
+                self.items[kept] = item;
+                kept += 1;
+            }
+        }
+        self.items.truncate(kept);
+        debug_assert!(self
+            .items
+            .is_sorted_by(|a, b| a.heap_cmp(b) != Ordering::Greater));
+    }
+
     #[inline]
     pub(crate) fn add(&mut self, item: T) {
         let k = self.items.len();

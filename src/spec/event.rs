@@ -81,8 +81,10 @@ pub(crate) enum Slot {
 const SHORT: usize = 14;
 
 impl Slot {
-    /// `s` inline, if it is short enough.
-    fn short(s: &str) -> Option<Slot> {
+    /// `s` inline, if it is short enough. Every string of a slot that is
+    /// this short is stored so (zero-padded), so two short strings are
+    /// equal exactly when their slots are.
+    pub(crate) fn short(s: &str) -> Option<Slot> {
         let len =
             u8::try_from(s.len()).ok().filter(|n| usize::from(*n) <= SHORT)?;
         let mut bytes = [0; SHORT];

@@ -383,24 +383,41 @@ fn str_field<M: Make>(op: CmpOp, s: u32, t: Box<str>, m: M) -> M::Out {
             Some(slot) => e.str_bytes(slot).ok_or(false),
         }
     }
-    match op {
-        CmpOp::Eq => {
+    // A short literal equals a field exactly when the field's inline
+    // slot is the literal's: one fixed-size comparison, no byte loop.
+    let short = match Slot::short(&t) {
+        Some(Slot::Short { len, bytes }) => Some((len, bytes)),
+        _ => None,
+    };
+    match (op, short) {
+        (CmpOp::Eq, Some(lit)) => m.make(move |e| match e.slot(s) {
+            Some(Slot::Short { len, bytes }) => (*len, *bytes) == lit,
+            _ => text(e, s).is_ok_and(|x| str_eq(x, t.as_bytes())),
+        }),
+        (CmpOp::Ne, Some(lit)) => m.make(move |e| match e.slot(s) {
+            Some(Slot::Short { len, bytes }) => (*len, *bytes) != lit,
+            _ => match text(e, s) {
+                Ok(x) => !str_eq(x, t.as_bytes()),
+                Err(null) => null,
+            },
+        }),
+        (CmpOp::Eq, None) => {
             m.make(move |e| text(e, s).is_ok_and(|x| str_eq(x, t.as_bytes())))
         }
-        CmpOp::Ne => m.make(move |e| match text(e, s) {
+        (CmpOp::Ne, None) => m.make(move |e| match text(e, s) {
             Ok(x) => !str_eq(x, t.as_bytes()),
             Err(null) => null,
         }),
-        CmpOp::Lt => {
+        (CmpOp::Lt, _) => {
             m.make(move |e| text(e, s).is_ok_and(|x| x < t.as_bytes()))
         }
-        CmpOp::Le => {
+        (CmpOp::Le, _) => {
             m.make(move |e| text(e, s).is_ok_and(|x| x <= t.as_bytes()))
         }
-        CmpOp::Gt => {
+        (CmpOp::Gt, _) => {
             m.make(move |e| text(e, s).is_ok_and(|x| x > t.as_bytes()))
         }
-        CmpOp::Ge => {
+        (CmpOp::Ge, _) => {
             m.make(move |e| text(e, s).is_ok_and(|x| x >= t.as_bytes()))
         }
     }

@@ -276,6 +276,25 @@ fn idle_keys_hold_no_state() {
 }
 
 #[test]
+fn a_timer_that_prunes_some_runs_keeps_the_counters_exact() {
+    let mut op = KeyedOperator::new(TimeMode::EventTime);
+    op.add_pattern(&a_then_b(), PatternOptions::default());
+    let mut out = Collect::default();
+    for (ts, id) in [(100, 0), (105, 1)] {
+        op.push_and_advance(1, ev(1, 'a', ts, id), ts, ts, &mut out).unwrap();
+    }
+    assert_eq!(op.counters().partial_matches, 2);
+    // The first run's window closes; the key keeps the second.
+    op.advance_to(110, &mut out).unwrap();
+    assert_eq!(op.counters().partial_matches, 1);
+    assert_eq!(op.counters().keys, 1);
+    op.advance_to(115, &mut out).unwrap();
+    assert_eq!(op.counters().partial_matches, 0);
+    assert_eq!(op.counters().keys, 0);
+    assert_eq!(op.counters().peak_partial_matches, 2);
+}
+
+#[test]
 fn counters_track_events_matches_and_late() {
     let events = [ev(1, 'a', 1, 0), ev(1, 'b', 2, 1), ev(1, 'a', 0, 2)];
     let mut op = KeyedOperator::new(TimeMode::EventTime);

@@ -647,11 +647,59 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             }
             // OK because the slot was just checked.
             let mut state = self.keys[slot].take().expect("live key");
-            let result = self.advance_runs(&mut state, to, Some(p), handler);
-            self.settle(Some(slot), state);
+            let result = self.wake(&mut state, p, to, handler);
+            if state.is_idle() {
+                self.settle(Some(slot), state);
+            } else {
+                // A timer sets no timer: nothing to queue.
+                debug_assert!(state.unqueued.is_empty());
+                self.keys[slot] = Some(state);
+            }
             result?;
         }
         Ok(())
+    }
+
+    /// A timer's visit: advances pattern `p` of a key to `to` (the other
+    /// patterns have timers of their own), keeping the counters and the
+    /// key's expiry bound up to date. `advance_runs` and `settle` for one
+    /// pattern, which is all a timer visit needs.
+    fn wake<H: Handler<E, K>>(
+        &mut self,
+        state: &mut KeyState<K>,
+        p: usize,
+        to: i64,
+        handler: &mut H,
+    ) -> Result<(), SkipError> {
+        let pattern = &self.patterns[p];
+        if !pattern.active || !state.busy.contains(p) {
+            return Ok(());
+        }
+        let runs = &mut state.runs[p];
+        let before = runs.partial_count() as u64;
+        let mut out = Emit::new(handler, p, &state.key, to);
+        let result = runs.advance_time(
+            &pattern.nfa,
+            &mut self.buffer,
+            &mut self.scratch,
+            to,
+            pattern.options.timeouts,
+            &mut out,
+        );
+        self.counters.matches += out.matches;
+        self.counters.timeouts += out.timeouts;
+        // Advancing time only removes runs.
+        let removed = before.saturating_sub(runs.partial_count() as u64);
+        state.live_partial -= removed;
+        self.counters.partial_matches -= removed;
+        state.note(p);
+        state.next_expiry = state
+            .busy
+            .iter()
+            .map(|i| state.runs[i].next_expiry())
+            .min()
+            .unwrap_or(i64::MAX);
+        result
     }
 
     /// Processes one event within the current visit of its key (Flink's

@@ -688,12 +688,8 @@ impl Runs {
         let Successors { next, mut potential, deadline } = succ;
         self.partial = next;
         self.min_deadline = deadline;
-        let result = if potential.is_empty() && self.completed.is_empty() {
-            Ok(())
-        } else {
-            self.emit_matches(nfa, buffer, scratch, &mut potential, false, out)
-        };
-        self.normalise();
+        let result =
+            self.finish_step(nfa, buffer, scratch, &mut potential, out);
         scratch.potential = potential;
         result.map(|()| new_start)
     }
@@ -718,13 +714,8 @@ impl Runs {
             self.partial.copy_from(&next);
         }
         self.min_deadline = deadline;
-        // Usually nothing completed and nothing is held: no matches.
-        let result = if potential.is_empty() && self.completed.is_empty() {
-            Ok(())
-        } else {
-            self.emit_matches(nfa, buffer, scratch, &mut potential, false, out)
-        };
-        self.normalise();
+        let result =
+            self.finish_step(nfa, buffer, scratch, &mut potential, out);
         scratch.next = next;
         scratch.potential = potential;
         result
@@ -887,15 +878,30 @@ impl Runs {
             buffer.release(run.node);
         }
         self.min_deadline = deadline;
-        let result = if self.completed.is_empty() {
+        let mut none = std::mem::take(&mut scratch.potential);
+        none.clear();
+        let result = self.finish_step(nfa, buffer, scratch, &mut none, out);
+        scratch.potential = none;
+        result
+    }
+
+    /// The end of every step and advance: emits the matches `potential`
+    /// completes and those it or the step releases (skipped when nothing
+    /// completed and nothing is held, as usual), then empties a queue
+    /// holding only the start run.
+    #[inline]
+    fn finish_step<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        potential: &mut JavaHeap<Run>,
+        out: &mut O,
+    ) -> Result<(), SkipError> {
+        let result = if potential.is_empty() && self.completed.is_empty() {
             Ok(())
         } else {
-            let mut none = std::mem::take(&mut scratch.potential);
-            none.clear();
-            let result =
-                self.emit_matches(nfa, buffer, scratch, &mut none, false, out);
-            scratch.potential = none;
-            result
+            self.emit_matches(nfa, buffer, scratch, potential, false, out)
         };
         self.normalise();
         result

@@ -805,13 +805,14 @@ impl Runs {
                 continue;
             }
             if timeouts {
-                buffer.extract(run.node, &mut scratch.path);
-                let m = Match {
+                report_timeout(
+                    nfa,
                     buffer,
-                    stage_names: &nfa.stage_names,
-                    path: &scratch.path,
-                };
-                out.on_timeout(&m, expiry);
+                    &mut scratch.path,
+                    run,
+                    expiry,
+                    out,
+                );
             }
             buffer.release(run.node);
         }
@@ -867,22 +868,20 @@ impl Runs {
             if timeouts {
                 // OK because the caller checked every run here expired.
                 let expiry = timed_out(nfa, &run, now).expect("expired");
-                buffer.extract(run.node, &mut scratch.path);
-                let m = Match {
+                report_timeout(
+                    nfa,
                     buffer,
-                    stage_names: &nfa.stage_names,
-                    path: &scratch.path,
-                };
-                out.on_timeout(&m, expiry);
+                    &mut scratch.path,
+                    run,
+                    expiry,
+                    out,
+                );
             }
             buffer.release(run.node);
         }
         self.min_deadline = deadline;
-        let mut none = std::mem::take(&mut scratch.potential);
-        none.clear();
-        let result = self.finish_step(nfa, buffer, scratch, &mut none, out);
-        scratch.potential = none;
-        result
+        let mut none = JavaHeap::default();
+        self.finish_step(nfa, buffer, scratch, &mut none, out)
     }
 
     /// The end of every step and advance: emits the matches `potential`
@@ -966,6 +965,21 @@ impl Runs {
         }
         Ok(())
     }
+}
+
+/// Hands the partial match of an expired run to `out.on_timeout`, with
+/// the moment its window closed.
+fn report_timeout<E, O: Output<E>>(
+    nfa: &Nfa<E>,
+    buffer: &SharedBuffer<E>,
+    path: &mut Vec<(StageId, EventId)>,
+    run: Run,
+    expiry: i64,
+    out: &mut O,
+) {
+    buffer.extract(run.node, path);
+    let m = Match { buffer, stage_names: &nfa.stage_names, path };
+    out.on_timeout(&m, expiry);
 }
 
 /// The earliest time at which `run` could time out (`i64::MAX`: never).

@@ -165,6 +165,16 @@ impl<K> KeyState<K> {
         self.busy.is_empty()
     }
 
+    /// Recomputes the expiry bound from the busy patterns' runs.
+    fn refresh_expiry(&mut self) {
+        self.next_expiry = self
+            .busy
+            .iter()
+            .map(|i| self.runs[i].next_expiry())
+            .min()
+            .unwrap_or(i64::MAX);
+    }
+
     /// Updates `busy` for pattern `i` after its runs changed.
     #[inline]
     fn note(&mut self, i: usize) {
@@ -602,7 +612,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             let Some(mut state) = self.keys[slot].take() else { continue };
             state.touched = false;
             if result.is_ok() {
-                result = self.advance_runs(&mut state, to, None, handler);
+                result = self.advance_runs(&mut state, to, handler);
             }
             self.settle(Some(slot), state);
         }
@@ -671,34 +681,18 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         to: i64,
         handler: &mut H,
     ) -> Result<(), SkipError> {
-        let pattern = &self.patterns[p];
-        if !pattern.active || !state.busy.contains(p) {
+        if !self.patterns[p].active || !state.busy.contains(p) {
             return Ok(());
         }
         let runs = &mut state.runs[p];
         let before = runs.partial_count() as u64;
-        let mut out = Emit::new(handler, p, &state.key, to);
-        let result = runs.advance_time(
-            &pattern.nfa,
-            &mut self.buffer,
-            &mut self.scratch,
-            to,
-            pattern.options.timeouts,
-            &mut out,
-        );
-        self.counters.matches += out.matches;
-        self.counters.timeouts += out.timeouts;
+        let result = self.advance_pattern(&state.key, runs, p, to, handler);
         // Advancing time only removes runs.
         let removed = before.saturating_sub(runs.partial_count() as u64);
         state.live_partial -= removed;
         self.counters.partial_matches -= removed;
         state.note(p);
-        state.next_expiry = state
-            .busy
-            .iter()
-            .map(|i| state.runs[i].next_expiry())
-            .min()
-            .unwrap_or(i64::MAX);
+        state.refresh_expiry();
         result
     }
 
@@ -719,7 +713,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         }
         if state.visit_ts != Some(ts) {
             state.visit_ts = Some(ts);
-            self.advance_runs(state, ts, None, handler)?;
+            self.advance_runs(state, ts, handler)?;
         }
         self.process_event(state, event, ts, handler)
     }
@@ -849,55 +843,62 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         self.store(slot, state);
     }
 
-    /// Advances the busy patterns of a key (only pattern `only`, if given:
-    /// a timer wakes its own pattern) to `ts`; idle patterns have nothing
-    /// that time could change.
+    /// Advances the busy patterns of a key to `ts`; idle patterns have
+    /// nothing that time could change.
     fn advance_runs<H: Handler<E, K>>(
         &mut self,
         state: &mut KeyState<K>,
         ts: i64,
-        only: Option<usize>,
         handler: &mut H,
     ) -> Result<(), SkipError> {
         if ts < state.next_expiry {
             return Ok(());
         }
-        let KeyState { key, runs, busy, next_expiry, .. } = state;
         let mut result = Ok(());
         // Patterns that go idle leave `busy` after the walk over it.
         let mut went_idle: SmallVec<[usize; 8]> = SmallVec::new();
-        for i in busy.iter() {
-            let p = &self.patterns[i];
-            if !p.active || only.is_some_and(|o| o != i) {
+        for i in state.busy.iter() {
+            if !self.patterns[i].active {
                 continue;
             }
-            let mut out = Emit::new(handler, i, key, ts);
-            let runs = &mut runs[i];
-            result = runs.advance_time(
-                &p.nfa,
-                &mut self.buffer,
-                &mut self.scratch,
-                ts,
-                p.options.timeouts,
-                &mut out,
-            );
+            let runs = &mut state.runs[i];
+            result = self.advance_pattern(&state.key, runs, i, ts, handler);
             if runs.is_idle() {
                 went_idle.push(i);
             }
-            self.counters.matches += out.matches;
-            self.counters.timeouts += out.timeouts;
             if result.is_err() {
                 break;
             }
         }
         for i in went_idle {
-            busy.remove(i);
+            state.busy.remove(i);
         }
-        *next_expiry = busy
-            .iter()
-            .map(|i| runs[i].next_expiry())
-            .min()
-            .unwrap_or(i64::MAX);
+        state.refresh_expiry();
+        result
+    }
+
+    /// Advances pattern `p`'s runs of a key to `ts`, counting what it
+    /// emits.
+    fn advance_pattern<H: Handler<E, K>>(
+        &mut self,
+        key: &K,
+        runs: &mut Runs,
+        p: usize,
+        ts: i64,
+        handler: &mut H,
+    ) -> Result<(), SkipError> {
+        let pattern = &self.patterns[p];
+        let mut out = Emit::new(handler, p, key, ts);
+        let result = runs.advance_time(
+            &pattern.nfa,
+            &mut self.buffer,
+            &mut self.scratch,
+            ts,
+            pattern.options.timeouts,
+            &mut out,
+        );
+        self.counters.matches += out.matches;
+        self.counters.timeouts += out.timeouts;
         result
     }
 

@@ -705,13 +705,15 @@ impl Runs {
         succ: Successors,
         out: &mut O,
     ) -> Result<(), SkipError> {
-        let Successors { next, mut potential, deadline } = succ;
-        // Copied, not swapped: the key keeps its own allocation and the
-        // scratch keeps its large one, so neither grows on the event path.
+        let Successors { mut next, mut potential, deadline } = succ;
         if next.len() == 1 {
             self.partial.clear(); // only the start run: see the type docs
         } else {
-            self.partial.copy_from(&next);
+            // Swapped, not copied: the key's old allocation becomes the
+            // scratch's. Capacities only move between the key and the
+            // scratch, each grown once to what some step needed, so the
+            // event path stops allocating once they have.
+            std::mem::swap(&mut self.partial, &mut next);
         }
         self.min_deadline = deadline;
         let result =

@@ -31,19 +31,6 @@ impl<T: HeapKey> JavaHeap<T> {
         self.items.len()
     }
 
-    /// Makes this heap an exact copy of `other` (same array order),
-    /// reusing this heap's allocation.
-    pub(crate) fn copy_from(&mut self, other: &Self)
-    where
-        T: Copy,
-    {
-        self.items.clear();
-        // A first allocation with some room: queues usually hold a few
-        // entries, reached one at a time.
-        self.items.reserve(other.items.len().max(4));
-        self.items.extend_from_slice(&other.items);
-    }
-
     pub(crate) fn capacity(&self) -> usize {
         self.items.capacity()
     }

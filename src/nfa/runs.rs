@@ -153,10 +153,17 @@ impl<E> Incoming<E> {
     /// Moves the event into the buffer, pinned until
     /// [`finish`](Self::finish), so every pattern sees it even after the
     /// runs that took it are gone.
+    #[inline]
     fn register(&mut self, buffer: &mut SharedBuffer<E>) -> EventId {
-        if let Some(id) = self.id {
-            return id;
+        match self.id {
+            Some(id) => id,
+            None => self.move_to_buffer(buffer),
         }
+    }
+
+    /// The first [`register`](Self::register) of the event.
+    #[inline(never)]
+    fn move_to_buffer(&mut self, buffer: &mut SharedBuffer<E>) -> EventId {
         // OK because id is unset, so value is still here.
         let value = self.value.take().expect("incoming event");
         let id = buffer.insert_event(value, self.timestamp);
@@ -466,6 +473,7 @@ impl Runs {
     /// takes it. The answer is the same for every key and reads no
     /// per-key state, so a caller can skip keys that hold nothing when
     /// it is `false` (their runs would stay exactly as they are).
+    #[inline]
     pub fn starts<E>(
         nfa: &Nfa<E>,
         buffer: &SharedBuffer<E>,
@@ -473,9 +481,25 @@ impl Runs {
         event: &E,
         timestamp: i64,
     ) -> bool {
+        // One closure decides for most patterns: asked here, inlined into
+        // the caller, as the general walk would cost a large frame on
+        // every call (patterns fanned out ask this for every event).
         if let Some(take) = &nfa.start_take {
             return (take.test)(event) != take.negated;
         }
+        Self::starts_walk(nfa, buffer, scratch, event, timestamp)
+    }
+
+    /// [`starts`](Self::starts) for a start state that needs its edges
+    /// walked.
+    #[inline(never)]
+    fn starts_walk<E>(
+        nfa: &Nfa<E>,
+        buffer: &SharedBuffer<E>,
+        scratch: &mut Scratch,
+        event: &E,
+        timestamp: i64,
+    ) -> bool {
         let state = nfa.state(nfa.start);
         if !state.has_proceed {
             // The start state's own take edges decide.
@@ -506,7 +530,7 @@ impl Runs {
     /// # Errors
     ///
     /// [`SkipError`] when a skip strategy with throw-on-miss cannot skip.
-    #[inline]
+    #[inline(always)]
     pub fn process<E, O: Output<E>>(
         &mut self,
         nfa: &Nfa<E>,
@@ -1507,7 +1531,9 @@ fn decision_graph<E>(
 }
 
 /// Flink's `findFinalStateAfterProceed`, with the context of the run
-/// before it took the event.
+/// before it took the event. Out of line: it keeps the frame of every
+/// step that takes an event small.
+#[inline(never)]
 fn final_after_proceed<E>(
     nfa: &Nfa<E>,
     buffer: &SharedBuffer<E>,

@@ -236,6 +236,14 @@ impl Successors {
             self.next.add(run);
         }
     }
+
+    /// Adds the start run, which sorts after every other run and has no
+    /// deadline: it goes at the end, with no comparison.
+    #[inline]
+    fn add_start(&mut self, start: Run) {
+        debug_assert_eq!(start.start_seq, NO_SEQ);
+        self.next.push_greatest(start);
+    }
 }
 
 /// Results of the user's conditions for the current event: a condition
@@ -1319,7 +1327,7 @@ fn step_guarded<E>(
 /// the event is taken, then the start run itself, in Flink's order.
 /// Returns whether the event started a partial match at a positive
 /// timestamp.
-#[inline(never)]
+#[inline(always)]
 fn step_start<E>(
     nfa: &Nfa<E>,
     buffer: &mut SharedBuffer<E>,
@@ -1349,7 +1357,7 @@ fn step_start<E>(
             succ.add(nfa, fin, true);
         }
     }
-    succ.add(nfa, start, false);
+    succ.add_start(start);
     took && event.timestamp > 0
 }
 

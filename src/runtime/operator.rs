@@ -596,6 +596,15 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 // An event that started nothing on a key with nothing: the
                 // visit's last step would change nothing either.
                 self.recycle(state);
+            } else if touched.is_empty()
+                && self.reorder.front().is_none_or(|e| e.0 > to)
+            {
+                // The release's only key (a watermark after every event):
+                // its visit ends now, with no round trip through its slot.
+                if result.is_ok() {
+                    result = self.advance_runs(&mut state, to, handler);
+                }
+                self.settle(slot, state);
             } else {
                 let first_touch = !state.touched;
                 state.touched = true;

@@ -1080,20 +1080,16 @@ fn pruning_id<E>(
             } else {
                 events.next_back()
             };
-            let name = nfa.stage_name(stage).to_owned();
+            // The stage's name is copied only for an error, not per match.
+            let miss = |first_element| SkipError {
+                stage: nfa.stage_name(stage).to_owned(),
+                first_element,
+            };
             if throw_on_miss {
-                let Some(t) = target else {
-                    return Err(SkipError {
-                        stage: name,
-                        first_element: false,
-                    });
-                };
+                let Some(t) = target else { return Err(miss(false)) };
                 let first = path.iter().map(|&(_, e)| order(e)).min();
                 if first == Some(t) {
-                    return Err(SkipError {
-                        stage: name,
-                        first_element: true,
-                    });
+                    return Err(miss(true));
                 }
             }
             target.map(|p| (p, false))

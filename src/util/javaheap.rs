@@ -235,6 +235,20 @@ mod tests {
     }
 
     #[test]
+    fn push_greatest_lays_out_as_add_does() {
+        let mut added = JavaHeap::default();
+        let mut pushed = JavaHeap::default();
+        for (k, c) in [(3, 'a'), (1, 'b'), (2, 'c')] {
+            added.add(Item(k, c));
+            pushed.add(Item(k, c));
+        }
+        added.add(Item(9, 'z'));
+        pushed.push_greatest(Item(9, 'z'));
+        assert_eq!(tags(&pushed), tags(&added));
+        assert_eq!(pushed.poll(), Some(Item(1, 'b')));
+    }
+
+    #[test]
     fn remove_if_compacts_then_heapifies() {
         let mut h = JavaHeap::default();
         for (k, c) in [(1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e')] {

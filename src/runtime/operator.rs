@@ -601,10 +601,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             {
                 // The release's only key (a watermark after every event):
                 // its visit ends now, with no round trip through its slot.
-                if result.is_ok() {
-                    result = self.advance_runs(&mut state, to, handler);
-                }
-                self.settle(slot, state);
+                result = self.end_visit(slot, state, to, result, handler);
             } else {
                 let first_touch = !state.touched;
                 state.touched = true;
@@ -620,12 +617,25 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         for &slot in &touched {
             let Some(mut state) = self.keys[slot].take() else { continue };
             state.touched = false;
-            if result.is_ok() {
-                result = self.advance_runs(&mut state, to, handler);
-            }
-            self.settle(Some(slot), state);
+            result = self.end_visit(Some(slot), state, to, result, handler);
         }
         self.touched = touched;
+        result
+    }
+
+    /// The end of a key's visit in a release to `to`: its runs advanced to
+    /// the watermark (unless the release already failed), then settled.
+    fn end_visit<H: Handler<E, K>>(
+        &mut self,
+        slot: Option<usize>,
+        mut state: Box<KeyState<K>>,
+        to: i64,
+        result: Result<(), SkipError>,
+        handler: &mut H,
+    ) -> Result<(), SkipError> {
+        let result =
+            result.and_then(|()| self.advance_runs(&mut state, to, handler));
+        self.settle(slot, state);
         result
     }
 

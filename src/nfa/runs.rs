@@ -1166,7 +1166,7 @@ fn step_direct<E>(
         }
     }
     if is_start {
-        succ.add(nfa, Run::start(run.state), false);
+        succ.add_start(Run::start(run.state));
     }
     if !inherited {
         buffer.release(run.node);

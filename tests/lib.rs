@@ -9,3 +9,4 @@ mod fuzz_regressions;
 mod properties;
 mod reference;
 mod runtime;
+mod snapshot;

@@ -25,7 +25,7 @@ use crate::reference::{
 
 /// Which features a generator draws from.
 #[derive(Clone, Copy, Debug)]
-struct Mix {
+pub(crate) struct Mix {
     /// Quantifiers (and with them inner contiguity).
     quantifiers: bool,
     /// `optional` stages.
@@ -74,7 +74,7 @@ const SKIPS: Mix = Mix {
     loose: true,
     kinds: 2,
 };
-const EVERYTHING: Mix = Mix {
+pub(crate) const EVERYTHING: Mix = Mix {
     quantifiers: true,
     optional: true,
     windows: 1,
@@ -184,7 +184,7 @@ fn spec(mix: Mix) -> impl Strategy<Value = Spec> {
 
 /// 1 to 10 events of a few kinds; timestamps start at 1 and do not
 /// decrease, with ties.
-fn events(mix: Mix) -> impl Strategy<Value = Vec<Ev>> {
+pub(crate) fn events(mix: Mix) -> impl Strategy<Value = Vec<Ev>> {
     let step =
         prop_oneof![Just(0i64), Just(0), Just(1), Just(1), Just(2), Just(3)];
     prop::collection::vec((0..mix.kinds, step), 1..=10).prop_map(|v| {
@@ -203,7 +203,7 @@ fn events(mix: Mix) -> impl Strategy<Value = Vec<Ev>> {
 
 /// What the reference does not model, for the no-panic property.
 #[derive(Clone, Debug, Default)]
-struct Extra {
+pub(crate) struct Extra {
     /// Per stage: turn it into `not_next` (false) / `not_followed_by`
     /// (true).
     negate: Vec<Option<bool>>,
@@ -218,7 +218,10 @@ struct Extra {
     misuse: Vec<u8>,
 }
 
-fn build(spec: &Spec, extra: &Extra) -> Result<Pattern<Ev>, PatternError> {
+pub(crate) fn build(
+    spec: &Spec,
+    extra: &Extra,
+) -> Result<Pattern<Ev>, PatternError> {
     let mut b = Pattern::<Ev>::begin("s0");
     for (i, st) in spec.stages.iter().enumerate() {
         if i > 0 {
@@ -549,7 +552,7 @@ fn windowed_patterns_release_everything() {
 /// Patterns with what the reference does not model (negations, greedy,
 /// until, previous_and_current windows), mostly made valid so that
 /// most of them build, plus a few calls Flink rejects.
-fn wild() -> impl Strategy<Value = (Spec, Extra)> {
+pub(crate) fn wild() -> impl Strategy<Value = (Spec, Extra)> {
     use prop::collection::vec;
     use prop::option::weighted;
     spec(EVERYTHING).prop_flat_map(|spec| {

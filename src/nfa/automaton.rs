@@ -325,6 +325,56 @@ impl<E> fmt::Debug for Nfa<E> {
     }
 }
 
+impl<E> Nfa<E> {
+    /// The automaton's structure without its conditions, one line per
+    /// state or edge: what partial-match state refers to (state numbers,
+    /// stage names, windows). A snapshot of keyed state taken with one
+    /// automaton can be restored with another exactly when their
+    /// structures are equal; conditions may change.
+    pub(crate) fn structure(&self) -> Vec<String> {
+        let mut lines = vec![
+            format!("window {}", self.window),
+            format!("skip {:?}", self.skip_strategy),
+            format!("stages {:?}", self.stage_names),
+        ];
+        for (i, s) in self.states.iter().enumerate() {
+            lines.push(self.state_line(i, s));
+            for t in &s.transitions {
+                lines.push(self.edge_line(t));
+            }
+        }
+        lines
+    }
+
+    fn state_line(&self, i: usize, s: &State<E>) -> String {
+        let kind = match s.kind {
+            StateKind::Start => "start",
+            StateKind::Normal => "normal",
+            StateKind::Final => "final",
+            StateKind::Stop => "stop",
+            StateKind::Pending => "pending",
+        };
+        let mut line = format!("state {i} {:?} [{kind}]", s.name);
+        if let Some(w) = s.window_previous {
+            line.push_str(&format!(" previous_and_current {w} ms"));
+        }
+        line
+    }
+
+    fn edge_line(&self, t: &Transition<E>) -> String {
+        let action = match t.action {
+            Action::Take => "take",
+            Action::Ignore => "ignore",
+            Action::Proceed => "proceed",
+        };
+        format!(
+            "  {action:<7} -> {} {:?}",
+            t.target.as_usize(),
+            self.state(t.target).name
+        )
+    }
+}
+
 /// Prints the automaton readably, one state per line with its
 /// transitions, as `cepflow check` shows it.
 impl<E> fmt::Display for Nfa<E> {
@@ -339,31 +389,9 @@ impl<E> fmt::Display for Nfa<E> {
         )?;
         writeln!(f, "skip: {:?}", self.skip_strategy)?;
         for (i, s) in self.states.iter().enumerate() {
-            let kind = match s.kind {
-                StateKind::Start => "start",
-                StateKind::Normal => "normal",
-                StateKind::Final => "final",
-                StateKind::Stop => "stop",
-                StateKind::Pending => "pending",
-            };
-            write!(f, "state {i} {:?} [{kind}]", s.name)?;
-            if let Some(w) = s.window_previous {
-                write!(f, " previous_and_current {w} ms")?;
-            }
-            writeln!(f)?;
+            writeln!(f, "{}", self.state_line(i, s))?;
             for t in &s.transitions {
-                let action = match t.action {
-                    Action::Take => "take",
-                    Action::Ignore => "ignore",
-                    Action::Proceed => "proceed",
-                };
-                writeln!(
-                    f,
-                    "  {action:<7} -> {} {:?} if {:?}",
-                    t.target.as_usize(),
-                    self.state(t.target).name,
-                    t.condition
-                )?;
+                writeln!(f, "{} if {:?}", self.edge_line(t), t.condition)?;
             }
         }
         Ok(())

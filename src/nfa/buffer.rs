@@ -264,6 +264,226 @@ impl<E> SharedBuffer<E> {
     }
 }
 
+/// A run's hold on a chain, as a restored buffer is checked against it:
+/// the chain's last node, the run's pattern, and how many stages that
+/// pattern has.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Holder {
+    pub(crate) node: NodeId,
+    pub(crate) pattern: usize,
+    pub(crate) stages: usize,
+}
+
+impl<E> SharedBuffer<E> {
+    /// Checks a buffer restored from a snapshot against every run that
+    /// holds a chain in it. Reference counts must be exactly what the
+    /// holders and the chains imply, the free lists must hold exactly the
+    /// free slots, every chain must end (no cycle) at the root its nodes
+    /// name, and every stage must be one of its pattern's (chains are
+    /// never shared between patterns). Then nothing a run does with the
+    /// buffer indexes out of bounds, frees a live slot or loops.
+    pub(crate) fn check_restored(
+        &self,
+        holders: &[Holder],
+    ) -> Result<(), String> {
+        self.check_links()?;
+        self.check_counts(holders)?;
+        self.check_free_lists()?;
+        self.check_chains()?;
+        self.check_stages(holders)
+    }
+
+    /// Every field of a live slot refers inside the buffer.
+    fn check_links(&self) -> Result<(), String> {
+        let (nodes, events) = (self.nodes.len(), self.events.len());
+        for (i, n) in self.nodes.iter().enumerate().filter(|(_, n)| n.refs > 0)
+        {
+            if n.event.as_usize() >= events
+                || n.root.as_usize() >= nodes
+                || n.previous.is_some_and(|p| p.as_usize() >= nodes)
+            {
+                return Err(format!("node {i} refers outside the buffer"));
+            }
+        }
+        for (i, e) in
+            self.events.iter().enumerate().filter(|(_, e)| e.refs > 0)
+        {
+            if e.value.is_none() {
+                return Err(format!("event {i} is referred to but empty"));
+            }
+            if e.seq >= self.next_seq {
+                return Err(format!("event {i} arrived after the last one"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reference counts and live counts are what the holders imply.
+    fn check_counts(&self, holders: &[Holder]) -> Result<(), String> {
+        let mut node_refs = vec![0u64; self.nodes.len()];
+        let mut event_refs = vec![0u64; self.events.len()];
+        for h in holders {
+            let Some(refs) = node_refs.get_mut(h.node.as_usize()) else {
+                return Err(format!(
+                    "a run holds node {}, the buffer has {}",
+                    h.node.as_usize(),
+                    self.nodes.len()
+                ));
+            };
+            *refs += 1;
+        }
+        for n in self.nodes.iter().filter(|n| n.refs > 0) {
+            if let Some(p) = n.previous {
+                node_refs[p.as_usize()] += 1;
+            }
+            event_refs[n.event.as_usize()] += 1;
+        }
+        let counted = |what: &str, i: usize, have: u32, want: u64| {
+            if u64::from(have) == want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{what} {i} counts {have} references, {want} refer to it"
+                ))
+            }
+        };
+        for (i, n) in self.nodes.iter().enumerate() {
+            counted("node", i, n.refs, node_refs[i])?;
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            counted("event", i, e.refs, event_refs[i])?;
+            if e.refs == 0 && e.value.is_some() {
+                return Err(format!("event {i} is free but holds a value"));
+            }
+        }
+        let live_nodes = self.nodes.iter().filter(|n| n.refs > 0).count();
+        let live_events = self.events.iter().filter(|e| e.refs > 0).count();
+        if (live_nodes, live_events) != (self.live_nodes, self.live_events) {
+            return Err("the live counts are wrong".into());
+        }
+        Ok(())
+    }
+
+    /// Each free list holds every free slot once, and nothing else.
+    fn check_free_lists(&self) -> Result<(), String> {
+        let free_nodes = walk_free(
+            self.free_nodes.map(NodeId::as_usize),
+            self.nodes.len(),
+            |i| {
+                (
+                    self.nodes[i].refs == 0,
+                    self.nodes[i].previous.map(NodeId::as_usize),
+                )
+            },
+        );
+        let free_events = walk_free(
+            self.free_events.map(EventId::as_usize),
+            self.events.len(),
+            |i| {
+                let e = &self.events[i];
+                (e.refs == 0, e.next_free.map(EventId::as_usize))
+            },
+        );
+        if free_nodes != Some(self.nodes.len() - self.live_nodes) {
+            return Err("the free node list is broken".into());
+        }
+        if free_events != Some(self.events.len() - self.live_events) {
+            return Err("the free event list is broken".into());
+        }
+        Ok(())
+    }
+
+    /// Every live chain ends, and each node names its chain's first node
+    /// as its root.
+    fn check_chains(&self) -> Result<(), String> {
+        const NEW: u8 = 0;
+        const ON_PATH: u8 = 1;
+        const DONE: u8 = 2;
+        let mut mark = vec![NEW; self.nodes.len()];
+        let mut path = Vec::new();
+        for first in 0..self.nodes.len() {
+            if self.nodes[first].refs == 0 || mark[first] == DONE {
+                continue;
+            }
+            let mut at = Some(first);
+            while let Some(i) = at.filter(|&i| mark[i] != DONE) {
+                if mark[i] == ON_PATH {
+                    return Err(format!("node {i} is on a cycle"));
+                }
+                mark[i] = ON_PATH;
+                path.push(i);
+                at = self.nodes[i].previous.map(NodeId::as_usize);
+            }
+            // Oldest first, so each node's previous is already checked.
+            while let Some(i) = path.pop() {
+                let n = &self.nodes[i];
+                let root = n
+                    .previous
+                    .map_or(i, |p| self.nodes[p.as_usize()].root.as_usize());
+                if n.root.as_usize() != root {
+                    return Err(format!("node {i} names the wrong root"));
+                }
+                mark[i] = DONE;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every node belongs to one pattern, and its stage is one of that
+    /// pattern's.
+    fn check_stages(&self, holders: &[Holder]) -> Result<(), String> {
+        let mut owner = vec![usize::MAX; self.nodes.len()];
+        for h in holders {
+            let mut at = Some(h.node.as_usize());
+            while let Some(i) = at {
+                if owner[i] == h.pattern {
+                    break;
+                }
+                if owner[i] != usize::MAX {
+                    return Err(format!("node {i} is shared by two patterns"));
+                }
+                owner[i] = h.pattern;
+                if self.nodes[i].stage.as_usize() >= h.stages {
+                    return Err(format!(
+                        "node {i} names stage {} of pattern {}, which has {}",
+                        self.nodes[i].stage.as_usize(),
+                        h.pattern,
+                        h.stages
+                    ));
+                }
+                at = self.nodes[i].previous.map(NodeId::as_usize);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Walks a free list threaded through `len` slots from `head`: its length
+/// if every entry is a free slot (`slot(i)` gives whether slot `i` is
+/// free, and the next entry) and none repeats; `None` otherwise.
+fn walk_free(
+    head: Option<usize>,
+    len: usize,
+    slot: impl Fn(usize) -> (bool, Option<usize>),
+) -> Option<usize> {
+    let mut seen = vec![false; len];
+    let mut count = 0;
+    let mut at = head;
+    while let Some(i) = at {
+        if seen.get(i) != Some(&false) {
+            return None; // outside the slots, or a repeat
+        }
+        let (free, next) = slot(i);
+        if !free {
+            return None;
+        }
+        seen[i] = true;
+        count += 1;
+        at = next;
+    }
+    Some(count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@ mod partition;
 mod runs;
 
 pub use automaton::Nfa;
+pub(crate) use buffer::Holder;
 pub use buffer::SharedBuffer;
 pub use context::{Context, StageKey};
 pub use matched::Match;

@@ -457,6 +457,80 @@ impl Runs {
         best
     }
 
+    /// The chains the runs hold in the shared buffer (one reference each).
+    pub(crate) fn held_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.partial
+            .as_slice()
+            .iter()
+            .chain(self.completed.as_slice())
+            .filter_map(|r| r.node)
+    }
+
+    /// Checks runs restored from a snapshot against the automaton they
+    /// will run on: what stepping and expiring rely on (valid states, heap
+    /// order, one start run in a materialised queue). The expiry bound is
+    /// lowered to the runs' real next deadline if it was above it, so a
+    /// tampered bound cannot hide an expiry.
+    pub(crate) fn check_restored<E>(
+        &mut self,
+        nfa: &Nfa<E>,
+    ) -> Result<(), String> {
+        for (name, queue) in
+            [("partial", &self.partial), ("completed", &self.completed)]
+        {
+            if !queue.is_heap() {
+                return Err(format!("the {name} queue is not in heap order"));
+            }
+            if let Some(r) = queue
+                .as_slice()
+                .iter()
+                .find(|r| r.state.as_usize() >= nfa.state_count())
+            {
+                return Err(format!(
+                    "a {name} run is in state {}, the automaton has {}",
+                    r.state.as_usize(),
+                    nfa.state_count()
+                ));
+            }
+        }
+        // A materialised queue holds the start run, once, and it sorts
+        // last (`Run::start`); every other run has a start event.
+        let queue = self.partial.as_slice();
+        let is_start = |r: &Run| {
+            r.start_seq == NO_SEQ
+                && r.state == nfa.start
+                && r.node.is_none()
+                && r.start_ts == i64::MAX
+        };
+        let starts = queue.iter().filter(|r| is_start(r)).count();
+        let seqless = queue.iter().filter(|r| r.start_seq == NO_SEQ).count();
+        if !queue.is_empty()
+            && (starts != 1 || seqless != 1 || queue.len() < 2)
+        {
+            return Err("a partial queue must hold its start run once, \
+                        besides at least one partial match"
+                .into());
+        }
+        let can_wait = |r: &Run| {
+            let state = nfa.state(r.state);
+            r.state != nfa.start
+                && !matches!(state.kind, StateKind::Final | StateKind::Stop)
+                // What `step_in_place` relies on.
+                && (!nfa.steps_in_place || state.exclusive.is_some())
+        };
+        if queue.iter().any(|r| !is_start(r) && !can_wait(r)) {
+            return Err(
+                "a partial match is in a state where none waits".into()
+            );
+        }
+        if self.completed.as_slice().iter().any(|r| r.start_seq == NO_SEQ) {
+            return Err("a held match without a start event".into());
+        }
+        let deadline = self.next_deadline(nfa).unwrap_or(i64::MAX);
+        self.min_deadline = self.min_deadline.min(deadline);
+        Ok(())
+    }
+
     /// Releases every run's events from the buffer, leaving the start run.
     pub fn clear<E>(&mut self, buffer: &mut SharedBuffer<E>) {
         for run in self.partial.drain_in_array_order() {

@@ -18,6 +18,11 @@
 //!   in time order: idle keys cost nothing.
 //! * **Fan-out.** Every pattern runs on the same keyed input; an event is
 //!   keyed, buffered and stored once, however many patterns there are.
+//! * **Snapshots.** [`KeyedOperator::snapshot`] copies all keyed state
+//!   into a serde-serialisable [`OperatorSnapshot`];
+//!   [`KeyedOperator::restore`] puts it into an operator with the same
+//!   patterns, checking it first, and the operator continues as if never
+//!   stopped.
 //! * **Hygiene.** A key with no partial matches and no buffered events is
 //!   dropped; its state is recycled for the next new key. An event that
 //!   starts nothing on such a key never materialises it.
@@ -26,6 +31,7 @@ mod operator;
 mod pipeline;
 
 pub use operator::{
-    Counters, Handler, KeyedOperator, PatternId, PatternOptions, TimeMode,
+    Counters, Handler, KeyedOperator, OperatorSnapshot, PatternId,
+    PatternOptions, RestoreError, TimeMode,
 };
 pub use pipeline::{Keyed, Pipeline, Report, Timed, Watermarks};

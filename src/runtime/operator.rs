@@ -14,6 +14,10 @@ use crate::nfa::{
 };
 use crate::pattern::Pattern;
 
+mod snapshot;
+
+pub use snapshot::{OperatorSnapshot, RestoreError};
+
 /// Identifies a pattern within a [`KeyedOperator`]; stable while the
 /// pattern is registered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,7 +39,9 @@ pub struct PatternOptions {
 }
 
 /// Which clock drives the operator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 pub enum TimeMode {
     /// Timestamps come with the events; watermarks release them.
     EventTime,
@@ -76,7 +82,16 @@ pub trait Handler<E, K> {
 }
 
 /// Counters readable at any time.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Counters {
     /// Events pushed.
     pub events_in: u64,
@@ -104,7 +119,9 @@ struct PatternSlot<E> {
 
 /// A window timer of one pattern on one key (Flink's
 /// `registerTimer(ts + windowTime)` in the pattern's operator).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 struct Timer {
     at: i64,
     pattern: u32,
@@ -113,13 +130,14 @@ struct Timer {
 /// A timer in a pattern's queue: when, and which key (its slot, and the
 /// generation of the key state that set it, so an entry outlives neither
 /// the key's stay in the table nor the slot's reuse by another key).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct TimerEntry {
     at: i64,
     slot: usize,
     generation: u64,
 }
 
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct KeyState<K> {
     key: K,
     /// Every pattern's runs, by pattern number.
@@ -132,6 +150,8 @@ struct KeyState<K> {
     new_start: BitSet,
     /// Timers set since the key was last stored, not yet in the
     /// operator's timer queues (a new key has no slot until it is stored).
+    /// Empty between calls, so not in snapshots.
+    #[serde(skip)]
     unqueued: SmallVec<[Timer; 2]>,
     /// Tells this key's timer entries from those of an earlier key state
     /// in the same slot.
@@ -140,7 +160,9 @@ struct KeyState<K> {
     /// the last event timestamp processed in it.
     visit: u64,
     visit_ts: Option<i64>,
-    /// In the list of keys to finish at the end of the current release.
+    /// In the list of keys to finish at the end of the current release
+    /// (false between calls, so not in snapshots).
+    #[serde(skip)]
     touched: bool,
     live_partial: u64,
     /// No run of any pattern expires before this time (a lower bound):

@@ -6,7 +6,9 @@
 /// (patterns with live runs, patterns that started a match in this
 /// visit), so that a visit touches only the patterns that have something;
 /// the common case is a plain word operation.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 pub(crate) struct BitSet {
     first: u64,
     rest: Vec<u64>,

@@ -44,6 +44,14 @@ impl<T: HeapKey> JavaHeap<T> {
         &self.items
     }
 
+    /// Whether no entry is smaller than its parent (a heap restored from
+    /// a snapshot must be one).
+    pub(crate) fn is_heap(&self) -> bool {
+        (1..self.items.len()).all(|i| {
+            self.items[i].heap_cmp(&self.items[(i - 1) >> 1]) != Ordering::Less
+        })
+    }
+
     pub(crate) fn peek(&self) -> Option<&T> {
         self.items.first()
     }
@@ -246,6 +254,17 @@ mod tests {
         pushed.push_greatest(Item(9, 'z'));
         assert_eq!(tags(&pushed), tags(&added));
         assert_eq!(pushed.poll(), Some(Item(1, 'b')));
+    }
+
+    #[test]
+    fn is_heap_sees_a_child_below_its_parent() {
+        let mut h = JavaHeap::default();
+        for (k, c) in [(3, 'a'), (1, 'b'), (2, 'c'), (5, 'd')] {
+            h.add(Item(k, c));
+        }
+        assert!(h.is_heap());
+        h.items.swap(0, 3);
+        assert!(!h.is_heap());
     }
 
     #[test]

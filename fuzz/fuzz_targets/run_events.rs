@@ -26,8 +26,8 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(rest);
     let spec = SPECS[choice as usize % SPECS.len()];
     let spec = cepflow::spec::load(spec).expect("fuzz specs are valid");
-    let mut runner = cepflow::spec::SpecRunner::new(spec, std::io::sink())
-        .with_clock(|| 0);
+    let mut runner =
+        cepflow::spec::SpecRunner::new(spec, std::io::sink()).with_clock(|| 0);
     for (i, line) in text.lines().enumerate() {
         let _ = runner.push_line(i as u64 + 1, line);
     }

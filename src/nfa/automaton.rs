@@ -501,10 +501,10 @@ mod tests {
         // `true` costs nothing to evaluate: never worth reusing.
         assert_eq!(Reuse::between(Some(&Test::True), &Test::True), Reuse::No);
         let and = || {
-            Test::Program(Program::And(
+            Test::Program(Box::new(Program::And(
                 Box::new(Program::Leaf(0)),
                 Box::new(Program::Leaf(1)),
-            ))
+            )))
         };
         assert_eq!(Reuse::between(Some(&and()), &and()), Reuse::Same);
         assert_eq!(Reuse::between(Some(&leaf(0)), &and()), Reuse::No);

@@ -175,7 +175,10 @@ pub(crate) enum Test {
     True,
     Leaf(u32),
     NotLeaf(u32),
-    Program(Program),
+    /// Boxed, so that `Test` has a tag of its own: telling the common
+    /// forms apart is then one compare, not a decoding of `Program`'s tag
+    /// (this is asked for every run an event meets).
+    Program(Box<Program>),
 }
 
 impl Test {
@@ -208,9 +211,11 @@ impl Test {
             Program::Leaf(i) => Test::Leaf(i),
             Program::Not(inner) => match *inner {
                 Program::Leaf(i) => Test::NotLeaf(i),
-                other => Test::Program(Program::Not(Box::new(other))),
+                other => {
+                    Test::Program(Box::new(Program::Not(Box::new(other))))
+                }
             },
-            other => Test::Program(other),
+            other => Test::Program(Box::new(other)),
         }
     }
 }

@@ -256,6 +256,11 @@ pub struct Nfa<E> {
     /// Flink's `windowTime`: the smallest first-and-last window; zero or
     /// less means none.
     pub(crate) window: i64,
+    /// Some state has a previous-and-current window. If none has, a
+    /// queue's earliest deadline is its first run's (see
+    /// `runs::first_and_last_deadline`), so runs need not be looked at
+    /// one by one to find it.
+    pub(crate) previous_windows: bool,
     pub(crate) stage_names: Vec<String>,
     pub(crate) skip: AfterMatch,
     pub(crate) skip_strategy: SkipStrategy,

@@ -86,6 +86,8 @@ pub(crate) fn compile<E>(def: PatternDef<E>) -> Result<Nfa<E>, PatternError> {
             !matches!(s.kind, StateKind::Normal | StateKind::Pending)
                 || s.exclusive.is_some()
         });
+    let previous_windows =
+        states.iter().any(|s| s.window_previous.is_some_and(|w| w > 0));
     Ok(Nfa {
         states,
         leaves,
@@ -93,6 +95,7 @@ pub(crate) fn compile<E>(def: PatternDef<E>) -> Result<Nfa<E>, PatternError> {
         start_take,
         steps_in_place,
         window,
+        previous_windows,
         stage_names: def.stages.iter().map(|s| s.name.clone()).collect(),
         skip,
         skip_strategy: def.skip.clone(),

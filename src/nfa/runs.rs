@@ -232,8 +232,20 @@ impl Successors {
         if is_final {
             self.potential.add(run);
         } else {
-            self.deadline = self.deadline.min(deadline_of(nfa, &run));
+            if nfa.previous_windows {
+                self.deadline = self.deadline.min(deadline_of(nfa, &run));
+            }
             self.next.add(run);
+        }
+    }
+
+    /// The earliest deadline of the runs in `next`.
+    #[inline]
+    fn deadline<E>(&self, nfa: &Nfa<E>) -> i64 {
+        if nfa.previous_windows {
+            self.deadline
+        } else {
+            first_and_last_deadline(nfa, &self.next)
         }
     }
 
@@ -781,7 +793,9 @@ impl Runs {
                 event,
                 &mut potential,
             )?;
-            deadline = deadline.min(deadline_of(nfa, &next));
+            if nfa.previous_windows {
+                deadline = deadline.min(deadline_of(nfa, &next));
+            }
             Some(next)
         });
         let mut succ = Successors {
@@ -791,7 +805,8 @@ impl Runs {
         };
         let new_start =
             step_start(nfa, buffer, scratch, take, event, &mut succ);
-        let Successors { next, mut potential, deadline } = succ;
+        let deadline = succ.deadline(nfa);
+        let Successors { next, mut potential, .. } = succ;
         self.partial = next;
         self.min_deadline = deadline;
         let result =
@@ -811,7 +826,8 @@ impl Runs {
         succ: Successors,
         out: &mut O,
     ) -> Result<(), SkipError> {
-        let Successors { mut next, mut potential, deadline } = succ;
+        let deadline = succ.deadline(nfa);
+        let Successors { mut next, mut potential, .. } = succ;
         if next.len() == 1 {
             self.partial.clear(); // only the start run: see the type docs
         } else {
@@ -948,7 +964,17 @@ impl Runs {
                 return Expiry::Mixed;
             }
             last = Some(r);
-            deadline = deadline.min(deadline_of(nfa, r));
+            if nfa.previous_windows {
+                deadline = deadline.min(deadline_of(nfa, r));
+            }
+        }
+        if !nfa.previous_windows {
+            // The survivors are in order: the first has the earliest start.
+            deadline = self
+                .partial
+                .as_slice()
+                .get(cut)
+                .map_or(i64::MAX, |r| first_and_last_deadline_of(nfa, r));
         }
         if cut == 0 {
             Expiry::None { deadline }
@@ -1108,6 +1134,26 @@ fn deadline_of<E>(nfa: &Nfa<E>, run: &Run) -> i64 {
         d = d.min(run.start_ts.checked_add(nfa.window).unwrap_or(i64::MAX));
     }
     d
+}
+
+/// The earliest deadline in `queue` when no state has a
+/// previous-and-current window: deadlines are then starts plus the one
+/// window, and the heap's first run has the earliest start (the start
+/// run, last in order, has none). A lower bound even if some run could
+/// not expire, which is all `min_deadline` needs.
+#[inline]
+fn first_and_last_deadline<E>(nfa: &Nfa<E>, queue: &JavaHeap<Run>) -> i64 {
+    queue.peek().map_or(i64::MAX, |top| first_and_last_deadline_of(nfa, top))
+}
+
+/// [`deadline_of`] for an automaton without previous-and-current windows.
+#[inline]
+fn first_and_last_deadline_of<E>(nfa: &Nfa<E>, run: &Run) -> i64 {
+    debug_assert!(!nfa.previous_windows);
+    if run.start_seq == NO_SEQ || nfa.window <= 0 {
+        return i64::MAX;
+    }
+    run.start_ts.checked_add(nfa.window).unwrap_or(i64::MAX)
 }
 
 /// When `run` has expired at `now`: the moment its window closed.

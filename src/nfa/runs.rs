@@ -1051,8 +1051,16 @@ impl Runs {
         force: bool,
         out: &mut O,
     ) -> Result<(), SkipError> {
-        for &r in potential.as_slice() {
-            self.completed.add(r);
+        if self.completed.is_empty() {
+            // Adding a heap's entries in array order to an empty heap
+            // moves none of them (each is at least its parent, which is
+            // already in place), so the result is the same array.
+            debug_assert!(potential.is_heap());
+            std::mem::swap(&mut self.completed, potential);
+        } else {
+            for &r in potential.as_slice() {
+                self.completed.add(r);
+            }
         }
         let skips = !force && !matches!(nfa.skip, AfterMatch::NoSkip);
         while let Some(&earliest) = self.completed.peek() {

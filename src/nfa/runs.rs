@@ -647,12 +647,16 @@ impl Runs {
         {
             return Ok(false);
         }
-        self.step(nfa, buffer, scratch, event, out)
+        // An empty queue that gets here starts a match: said above.
+        let starts = self.partial.is_empty();
+        self.step(nfa, buffer, scratch, event, starts, out)
     }
 
     /// [`process`](Self::process) for an event that meets some run: the
     /// queue is not empty, or [`starts`](Self::starts) said the event
     /// starts a match (so a caller that asked need not ask again).
+    /// `starts`: the caller asked, and the answer was yes (the start run's
+    /// take is then not decided again).
     #[inline(never)]
     pub(crate) fn step<E, O: Output<E>>(
         &mut self,
@@ -660,6 +664,7 @@ impl Runs {
         buffer: &mut SharedBuffer<E>,
         scratch: &mut Scratch,
         event: &mut Incoming<E>,
+        starts: bool,
         out: &mut O,
     ) -> Result<bool, SkipError> {
         scratch.conditions.start_event(nfa);
@@ -667,8 +672,9 @@ impl Runs {
             nfa.start_take.as_ref().filter(|_| nfa.steps_in_place)
         {
             if self.steps_in_place(nfa) {
-                return self
-                    .step_in_place(nfa, buffer, scratch, take, event, out);
+                return self.step_in_place(
+                    nfa, buffer, scratch, take, event, starts, out,
+                );
             }
         }
         let mut new_start = false;
@@ -743,8 +749,9 @@ impl Runs {
             scratch.retained = retained;
         }
         if let Some(take) = fast_start {
-            new_start |=
-                step_start(nfa, buffer, scratch, take, event, &mut succ);
+            new_start |= step_start(
+                nfa, buffer, scratch, take, event, starts, &mut succ,
+            );
         }
         self.partial.clear();
         self.install(nfa, buffer, scratch, succ, out).map(|()| new_start)
@@ -768,6 +775,7 @@ impl Runs {
 
     /// [`step`](Self::step) when [`steps_in_place`](Self::steps_in_place)
     /// says so.
+    #[allow(clippy::too_many_arguments)]
     fn step_in_place<E, O: Output<E>>(
         &mut self,
         nfa: &Nfa<E>,
@@ -775,6 +783,7 @@ impl Runs {
         scratch: &mut Scratch,
         take: &StartTake<E>,
         event: &mut Incoming<E>,
+        starts: bool,
         out: &mut O,
     ) -> Result<bool, SkipError> {
         let mut potential = std::mem::take(&mut scratch.potential);
@@ -804,7 +813,7 @@ impl Runs {
             deadline,
         };
         let new_start =
-            step_start(nfa, buffer, scratch, take, event, &mut succ);
+            step_start(nfa, buffer, scratch, take, event, starts, &mut succ);
         let deadline = succ.deadline(nfa);
         let Successors { next, mut potential, .. } = succ;
         self.partial = next;
@@ -1458,10 +1467,11 @@ fn step_start<E>(
     scratch: &mut Scratch,
     take: &StartTake<E>,
     event: &mut Incoming<E>,
+    starts: bool,
     succ: &mut Successors,
 ) -> bool {
     let start = Run::start(nfa.start);
-    let took = {
+    let took = starts || {
         // The start run has taken nothing: an empty context.
         let ctx = Context {
             buffer,

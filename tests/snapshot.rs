@@ -300,53 +300,34 @@ fn a_snapshot_tells_what_it_holds() {
 #[test]
 fn changed_conditions_are_accepted_changed_structure_is_not() {
     let v = busy_snapshot();
+    // The snapshot's patterns with pattern 1 replaced by "`first`, then
+    // `second` next, within `window`".
+    let with_pattern_1 = |first: u8, second: &str, window: i64| {
+        let mut op = KeyedOperator::new(TimeMode::EventTime);
+        let mut ps = patterns();
+        ps[1].0 = Pattern::begin("a")
+            .when(is(first))
+            .next(second)
+            .when(is(B))
+            .within_ms(window, WithinType::FirstAndLast)
+            .build()
+            .unwrap();
+        for (p, o) in &ps {
+            op.add_pattern(p, *o);
+        }
+        restore_value(&mut op, v.clone())
+    };
     // Same structure, another condition: fine (Flink keeps NFA states by
     // name; conditions are code).
-    let mut op = KeyedOperator::new(TimeMode::EventTime);
-    let mut ps = patterns();
-    ps[1].0 = Pattern::begin("a")
-        .when(is(C))
-        .next("b")
-        .when(is(B))
-        .within_ms(8, WithinType::FirstAndLast)
-        .build()
-        .unwrap();
-    for (p, o) in &ps {
-        op.add_pattern(p, *o);
-    }
-    restore_value(&mut op, v.clone()).unwrap();
-
+    assert_eq!(with_pattern_1(C, "b", 8), Ok(()));
     // Another window: refused, naming the pattern and the line.
-    let mut op = KeyedOperator::new(TimeMode::EventTime);
-    ps[1].0 = Pattern::begin("a")
-        .when(is(A))
-        .next("b")
-        .when(is(B))
-        .within_ms(9, WithinType::FirstAndLast)
-        .build()
-        .unwrap();
-    for (p, o) in &ps {
-        op.add_pattern(p, *o);
-    }
-    let err = restore_value(&mut op, v.clone()).unwrap_err();
     assert_eq!(
-        err,
+        with_pattern_1(A, "b", 9).unwrap_err(),
         "pattern 1: its automaton differs at line 1: the snapshot has \
          `window 8`, this operator `window 9`"
     );
     // A renamed stage.
-    let mut op = KeyedOperator::new(TimeMode::EventTime);
-    ps[1].0 = Pattern::begin("a")
-        .when(is(A))
-        .next("bb")
-        .when(is(B))
-        .within_ms(8, WithinType::FirstAndLast)
-        .build()
-        .unwrap();
-    for (p, o) in &ps {
-        op.add_pattern(p, *o);
-    }
-    let err = restore_value(&mut op, v).unwrap_err();
+    let err = with_pattern_1(A, "bb", 8).unwrap_err();
     assert!(
         err.starts_with("pattern 1: its automaton differs at line 3"),
         "{err}"

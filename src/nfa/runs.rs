@@ -962,7 +962,12 @@ impl Runs {
         let mut deadline = i64::MAX;
         let mut last: Option<&Run> = None;
         for (i, r) in self.partial.as_slice().iter().enumerate() {
-            if timed_out(nfa, r, now).is_some() {
+            let expired = if nfa.previous_windows {
+                timed_out(nfa, r, now).is_some()
+            } else {
+                first_and_last_expired(nfa, r, now)
+            };
+            if expired {
                 if i != cut || nfa.state(r.state).kind == StateKind::Pending {
                     return Expiry::Mixed;
                 }
@@ -1171,6 +1176,19 @@ fn first_and_last_deadline_of<E>(nfa: &Nfa<E>, run: &Run) -> i64 {
         return i64::MAX;
     }
     run.start_ts.checked_add(nfa.window).unwrap_or(i64::MAX)
+}
+
+/// Whether `run` has expired at `now`, for an automaton without
+/// previous-and-current windows: [`timed_out`] without looking up the
+/// run's state (only the start run, which has no start event, waits in
+/// the start state).
+#[inline]
+fn first_and_last_expired<E>(nfa: &Nfa<E>, run: &Run, now: i64) -> bool {
+    let expired = run.start_seq != NO_SEQ
+        && nfa.window > 0
+        && now.wrapping_sub(run.start_ts) >= nfa.window;
+    debug_assert_eq!(expired, timed_out(nfa, run, now).is_some());
+    expired
 }
 
 /// When `run` has expired at `now`: the moment its window closed.

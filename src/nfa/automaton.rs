@@ -38,6 +38,9 @@ pub(crate) enum Action {
 pub(crate) struct Transition<E> {
     pub(crate) action: Action,
     pub(crate) source: StateId,
+    /// The stage whose events the source state takes (what a take
+    /// records the event under); `None` for the final state.
+    pub(crate) stage: Option<StageId>,
     pub(crate) target: StateId,
     /// As built (kept for display).
     pub(crate) condition: Condition<E>,
@@ -86,9 +89,6 @@ impl Reuse {
 pub(crate) struct State<E> {
     /// Flink's internal state name (`stage`, `stage:0`, ...).
     pub(crate) name: String,
-    /// The stage whose events this state takes; `None` for the final
-    /// state.
-    pub(crate) stage: Option<StageId>,
     pub(crate) kind: StateKind,
     /// Whether some transition is a proceed (epsilon) edge: states
     /// without one decide on their own transitions, no graph walk.

@@ -886,6 +886,7 @@ impl<E> Compiler<'_, E> {
                         out.push(Transition {
                             action,
                             source: StateId::must(i),
+                            stage: s.stage,
                             target: StateId::must(target),
                             reuse: Reuse::between(
                                 out.last().map(|t| &t.test),
@@ -901,7 +902,6 @@ impl<E> Compiler<'_, E> {
                 };
                 State {
                     name: s.name,
-                    stage: s.stage,
                     kind: s.kind,
                     has_proceed: proceeds[i],
                     direct: false,

@@ -1615,7 +1615,7 @@ fn take_edge<E>(
     let target = t.target;
     let id = event.register(buffer);
     // OK because only states of a stage have take edges.
-    let stage = nfa.state(t.source).stage.expect("take from a stage");
+    let stage = t.stage.expect("take from a stage");
     let node = match chain {
         Chain::Share => buffer.put(stage, id, run.node),
         Chain::Move => buffer.put_moving(stage, id, run.node),

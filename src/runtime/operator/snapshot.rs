@@ -402,17 +402,13 @@ fn check_queues<E, K>(s: &OperatorSnapshot<E, K>) -> Result<(), RestoreError> {
         return Err(corrupt("timer queues do not match the patterns"));
     }
     for (p, queue) in s.timer_queues.iter().enumerate() {
-        if !queue.iter().zip(queue.iter().skip(1)).all(|(a, b)| a.at <= b.at) {
+        if !queue.iter().is_sorted_by_key(|e| e.at) {
             return Err(corrupt(format!(
                 "pattern {p}'s timers are out of order"
             )));
         }
     }
-    let in_order = s
-        .reorder
-        .iter()
-        .zip(s.reorder.iter().skip(1))
-        .all(|(a, b)| a.0 <= b.0);
+    let in_order = s.reorder.iter().is_sorted_by_key(|e| e.0);
     let waiting = s.reorder.front().is_none_or(|e| e.0 > s.watermark);
     let buffers = s.mode == TimeMode::EventTime || s.reorder.is_empty();
     if !(in_order && waiting && buffers) {

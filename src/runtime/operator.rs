@@ -198,7 +198,7 @@ impl<K> KeyState<K> {
     }
 
     /// Updates `busy` for pattern `i` after its runs changed.
-    #[inline]
+    #[inline(always)]
     fn note(&mut self, i: usize) {
         let busy = !self.runs[i].is_idle();
         self.busy.set(i, busy);
@@ -896,24 +896,16 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             return Ok(());
         }
         let mut result = Ok(());
-        // Patterns that go idle leave `busy` after the walk over it.
-        let mut went_idle: SmallVec<[usize; 8]> = SmallVec::new();
-        for i in state.busy.iter() {
-            if !self.patterns[i].active {
-                continue;
+        let KeyState { key, runs, busy, .. } = state;
+        // Patterns that go idle leave `busy`.
+        busy.retain(|i| {
+            if !self.patterns[i].active || result.is_err() {
+                return true;
             }
-            let runs = &mut state.runs[i];
-            result = self.advance_pattern(&state.key, runs, i, ts, handler);
-            if runs.is_idle() {
-                went_idle.push(i);
-            }
-            if result.is_err() {
-                break;
-            }
-        }
-        for i in went_idle {
-            state.busy.remove(i);
-        }
+            let runs = &mut runs[i];
+            result = self.advance_pattern(key, runs, i, ts, handler);
+            !runs.is_idle()
+        });
         state.refresh_expiry();
         result
     }

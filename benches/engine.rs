@@ -71,13 +71,24 @@ fn run_nfa<E, K: Hash + Eq>(
     out.0
 }
 
-/// The keyed operator, event time, watermark `ts - 1` after each event.
+/// The keyed operator, event time, watermark `ts - 1` after each event;
+/// the matches.
 fn run_operator<E, K: Hash + Eq + Clone>(
     patterns: &[Pattern<E>],
     events: Vec<E>,
     key: impl Fn(&E) -> K,
     ts: impl Fn(&E) -> i64,
 ) -> u64 {
+    drive_operator(patterns, events, key, ts).counters().matches
+}
+
+/// [`run_operator`]'s run, handing back the operator.
+fn drive_operator<E, K: Hash + Eq + Clone>(
+    patterns: &[Pattern<E>],
+    events: Vec<E>,
+    key: impl Fn(&E) -> K,
+    ts: impl Fn(&E) -> i64,
+) -> KeyedOperator<E, K> {
     let mut op = KeyedOperator::new(TimeMode::EventTime);
     for p in patterns {
         op.add_pattern(p, Default::default());
@@ -88,7 +99,8 @@ fn run_operator<E, K: Hash + Eq + Clone>(
         op.push_and_advance(key(&e), e, t, t - 1, &mut out).expect("no throw");
     }
     op.finish(&mut out).expect("no throw");
-    out.0
+    assert_eq!(out.0, op.counters().matches);
+    op
 }
 
 fn benches(c: &mut Criterion) {
@@ -171,10 +183,21 @@ fn check_counts(_: &mut Criterion) {
     let logins = typed::logins(1_000_000);
     let w1 = typed::brute_force();
     assert_eq!(run_nfa(&w1, logins.clone(), |e| e.user, |e| e.ts), 13_855);
+    // W4 pattern by pattern (workloads.md), which add up to 408,242.
+    let w4 =
+        drive_operator(&typed::w4_patterns(), logins, |e| e.user, |e| e.ts);
+    let per_pattern: Vec<u64> = w4
+        .pattern_ids()
+        .map(|id| w4.pattern_counters(id).expect("registered").matches)
+        .collect();
     assert_eq!(
-        run_operator(&typed::w4_patterns(), logins, |e| e.user, |e| e.ts),
-        408_242
+        per_pattern,
+        [
+            13_855, 50_497, 32_371, 35_408, 2_502, 68_203, 68_763, 56_183,
+            78_848, 1_612
+        ]
     );
+    assert_eq!(w4.counters().matches, 408_242);
     let ticks = typed::ticks(1_000_000);
     assert_eq!(
         run_nfa(&typed::rally(), ticks, |e| e.symbol, |e| e.ts),

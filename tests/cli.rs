@@ -371,7 +371,35 @@ fn check_prints_the_nfa_and_bench_reports_throughput() {
         serde_json::from_str(text.lines().last().unwrap()).expect(&text);
     assert_eq!(v["matches"], 1);
     assert_eq!(v["events"], 2);
+    assert_eq!(v["pattern_matches"], serde_json::json!({"p": 1}));
     let _ = Path::new(".");
+}
+
+/// With several patterns, the summary says how often each one fired.
+#[test]
+fn the_summary_counts_each_pattern_of_a_fan_out() {
+    let spec = r#"{"key":"user","time":{"field":"ts"},"patterns":[
+      {"name":"one then two","within_ms":5,
+       "stages":[{"name":"a","where":"x == 1"},
+                 {"name":"b","connect":"followed_by","where":"x == 2"}]},
+      {"name":"twos","stages":[{"name":"t","where":"x == 2"}]},
+      {"name":"threes","stages":[{"name":"t","where":"x == 3"}]}]}"#;
+    let events = "{\"user\":1,\"x\":1,\"ts\":1}\n{\"user\":1,\"x\":2,\"ts\":2}\n\
+                  {\"user\":2,\"x\":2,\"ts\":3}\n{\"user\":2,\"x\":1,\"ts\":4}\n";
+    let out = run_spec(spec, events, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    for line in [
+        "pattern \"one then two\": 1 matches, 0 timeouts",
+        "pattern \"twos\": 2 matches, 0 timeouts",
+        "pattern \"threes\": 0 matches, 0 timeouts",
+    ] {
+        assert!(err.contains(line), "{line:?} in {err}");
+    }
+    assert_eq!(stdout(&out).lines().count(), 3);
+    // One pattern: the totals say it all.
+    let one = run_spec(GOOD, events, &[]);
+    assert!(!stderr(&one).contains("pattern \""), "{}", stderr(&one));
 }
 
 /// `--lines` turns groups that look like numbers into numbers, except

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use cepflow::handler::{process, select};
 use cepflow::runtime::{
-    Handler, KeyedOperator, PatternId, PatternOptions, Pipeline, TimeMode,
-    Watermarks,
+    Handler, KeyedOperator, PatternCounters, PatternId, PatternOptions,
+    Pipeline, TimeMode, Watermarks,
 };
 use cepflow::{Match, Pattern, SkipStrategy};
 
@@ -238,6 +238,76 @@ fn fan_out_gives_exactly_what_separate_runs_give() {
             "pattern {i} matched"
         );
     }
+}
+
+#[test]
+fn pattern_counters_split_the_totals_by_pattern() {
+    let p2 = Pattern::begin("x")
+        .when(|e: &Ev| e.kind != 'c')
+        .times(2)
+        .next("y")
+        .when(|e: &Ev| e.kind == 'c')
+        .within(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let p3 = Pattern::begin("s")
+        .when(|e: &Ev| e.kind == 'b')
+        .followed_by("t")
+        .when(|e: &Ev| e.kind == 'a')
+        .build()
+        .unwrap();
+    let mut op = KeyedOperator::new(TimeMode::EventTime);
+    let ids = [
+        op.add_pattern(&a_then_b(), PatternOptions { timeouts: true }),
+        op.add_pattern(&p2, PatternOptions { timeouts: true }),
+        op.add_pattern(&p3, PatternOptions::default()),
+    ];
+    let counters = |op: &KeyedOperator<Ev, u32>| {
+        ids.map(|id| op.pattern_counters(id).expect("registered"))
+    };
+    let mut out = Collect::default();
+    let mut held_partials = false;
+    for e in stream(300, 7) {
+        op.push_and_advance(e.key, e.clone(), e.ts, e.ts - 1, &mut out)
+            .unwrap();
+        // At every moment the patterns' live partial matches add up to
+        // the operator's.
+        let live: u64 = counters(&op).iter().map(|c| c.partial_matches).sum();
+        assert_eq!(live, op.counters().partial_matches);
+        held_partials |= counters(&op).iter().all(|c| c.partial_matches > 0);
+    }
+    op.finish(&mut out).unwrap();
+    assert!(held_partials, "every pattern held partial matches at once");
+    let end = counters(&op);
+    for (i, c) in end.iter().enumerate() {
+        let matches = out.matches.iter().filter(|m| m.0 == i).count();
+        let timeouts = out.timeouts.iter().filter(|t| t.0 == i).count();
+        assert_eq!((c.matches, c.timeouts), (matches as u64, timeouts as u64));
+        assert!(c.matches > 0, "pattern {i} matched");
+    }
+    assert!(end[0].timeouts > 0 && end[1].timeouts > 0);
+    assert_eq!(end[2].timeouts, 0, "no timeouts asked for");
+    assert_eq!(
+        end.iter().map(|c| c.matches).sum::<u64>(),
+        op.counters().matches
+    );
+    // Without a window, the third pattern's partial matches outlive the
+    // input; the windowed ones all timed out.
+    assert_eq!(end[0].partial_matches + end[1].partial_matches, 0);
+    assert!(end[2].partial_matches > 0);
+
+    // A replaced pattern starts counting again; the others keep theirs.
+    op.replace_pattern(ids[1], &a_then_b(), PatternOptions::default());
+    let after = counters(&op);
+    assert_eq!(after[1], PatternCounters::default());
+    assert_eq!((after[0], after[2]), (end[0], end[2]));
+    // An id from another operator with more patterns is unknown here.
+    let mut other = KeyedOperator::<Ev, u32>::new(TimeMode::EventTime);
+    let foreign = (0..4)
+        .map(|_| other.add_pattern(&a_then_b(), PatternOptions::default()))
+        .last()
+        .expect("four ids");
+    assert_eq!(op.pattern_counters(foreign), None);
 }
 
 #[test]

@@ -223,12 +223,17 @@ fn check_resume(mode: TimeMode, steps: &[Step], split: usize) {
         serde_json::to_value(first.snapshot()).unwrap()
     );
     assert_eq!(resumed.counters(), first.counters());
+    let per_pattern = |op: &KeyedOperator<Ev, u8>| {
+        op.pattern_ids().map(|id| op.pattern_counters(id)).collect::<Vec<_>>()
+    };
+    assert_eq!(per_pattern(&resumed), per_pattern(&first));
     for s in &steps[split..] {
         apply(&mut resumed, s, &mut got);
     }
     finish(&mut resumed, &mut got);
     assert_eq!(got, expected);
     assert_eq!(resumed.counters(), whole.counters());
+    assert_eq!(per_pattern(&resumed), per_pattern(&whole));
 }
 
 proptest! {

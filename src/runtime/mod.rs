@@ -31,7 +31,7 @@ mod operator;
 mod pipeline;
 
 pub use operator::{
-    Counters, Handler, KeyedOperator, OperatorSnapshot, PatternId,
-    PatternOptions, RestoreError, TimeMode,
+    Counters, Handler, KeyedOperator, OperatorSnapshot, PatternCounters,
+    PatternId, PatternOptions, RestoreError, TimeMode,
 };
 pub use pipeline::{Keyed, Pipeline, Report, Timed, Watermarks};

@@ -111,6 +111,28 @@ pub struct Counters {
     pub buffered: u64,
 }
 
+/// What one pattern has done, from [`KeyedOperator::pattern_counters`]:
+/// with several patterns fanned out, which rule fires how often and
+/// which one holds the state.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub struct PatternCounters {
+    /// Matches this pattern emitted.
+    pub matches: u64,
+    /// Timeouts this pattern emitted.
+    pub timeouts: u64,
+    /// This pattern's partial matches alive now, over all keys.
+    pub partial_matches: u64,
+}
+
 struct PatternSlot<E> {
     nfa: Arc<Nfa<E>>,
     options: PatternOptions,
@@ -260,7 +282,28 @@ pub struct KeyedOperator<E, K> {
     visit: u64,
     touched: Vec<usize>,
     scratch: Scratch,
+    /// The counters, but for matches and timeouts: those are counted per
+    /// pattern only (one count on the event path, not two), in `emitted`
+    /// and, for patterns replaced since, in `retired`.
     counters: Counters,
+    /// Per pattern, what it emitted (`partial_matches` is counted when
+    /// read). Beside `patterns`, not in it, so that a walk over the
+    /// patterns can count.
+    emitted: Vec<PatternCounters>,
+    /// What replaced patterns had emitted before they were replaced.
+    retired: PatternCounters,
+}
+
+impl<E, K> KeyedOperator<E, K> {
+    /// `counters` with the matches and timeouts of every pattern, present
+    /// and replaced, added up.
+    fn counters_with_totals(&self) -> Counters {
+        let (matches, timeouts) = self.emitted.iter().fold(
+            (self.retired.matches, self.retired.timeouts),
+            |(m, t), e| (m + e.matches, t + e.timeouts),
+        );
+        Counters { matches, timeouts, ..self.counters }
+    }
 }
 
 impl<E, K> std::fmt::Debug for KeyedOperator<E, K> {
@@ -269,7 +312,7 @@ impl<E, K> std::fmt::Debug for KeyedOperator<E, K> {
             .field("mode", &self.mode)
             .field("patterns", &self.patterns.len())
             .field("watermark", &self.watermark)
-            .field("counters", &self.counters)
+            .field("counters", &self.counters_with_totals())
             .finish()
     }
 }
@@ -278,36 +321,40 @@ impl<E, K> std::fmt::Debug for KeyedOperator<E, K> {
 /// small enough that idle keys cost (next to) nothing.
 const RECYCLE_LIMIT: usize = 256;
 
+/// A pattern's output for one key, on its way to the handler; counted
+/// as it goes (output is rare, steps are not: nothing to add up after a
+/// step that emitted nothing).
 struct Emit<'h, H, K> {
     handler: &'h mut H,
     pattern: PatternId,
     key: &'h K,
     timestamp: i64,
-    matches: u64,
-    timeouts: u64,
+    counters: &'h mut PatternCounters,
 }
 
 impl<'h, H, K> Emit<'h, H, K> {
-    /// Output of pattern number `pattern` for `key`, at `timestamp`.
+    /// Output of pattern number `pattern` for `key`, at `timestamp`,
+    /// counted in `counters`.
     fn new(
         handler: &'h mut H,
         pattern: usize,
         key: &'h K,
         timestamp: i64,
+        counters: &'h mut PatternCounters,
     ) -> Self {
         let pattern = PatternId(u32::try_from(pattern).unwrap_or(u32::MAX));
-        Self { handler, pattern, key, timestamp, matches: 0, timeouts: 0 }
+        Self { handler, pattern, key, timestamp, counters }
     }
 }
 
 impl<E, K, H: Handler<E, K>> Output<E> for Emit<'_, H, K> {
     fn on_match(&mut self, m: &Match<'_, E>) {
-        self.matches += 1;
+        self.counters.matches += 1;
         self.handler.on_match(self.pattern, self.key, m, self.timestamp);
     }
 
     fn on_timeout(&mut self, m: &Match<'_, E>, timestamp: i64) {
-        self.timeouts += 1;
+        self.counters.timeouts += 1;
         self.handler.on_timeout(self.pattern, self.key, m, timestamp);
     }
 }
@@ -331,6 +378,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             next_generation: 0,
             scratch: Scratch::new(),
             counters: Counters::default(),
+            emitted: Vec::new(),
+            retired: PatternCounters::default(),
         }
     }
 
@@ -349,11 +398,13 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         }
         self.patterns.push(PatternSlot { nfa, options, active: true });
         self.timer_queues.push(VecDeque::new());
+        self.emitted.push(PatternCounters::default());
         PatternId(u32::try_from(self.patterns.len() - 1).unwrap_or(u32::MAX))
     }
 
-    /// Replaces a pattern at run time: its partial matches are dropped,
-    /// every other pattern's state is untouched.
+    /// Replaces a pattern at run time: its partial matches are dropped
+    /// and its [counters](Self::pattern_counters) start again from zero
+    /// (a new rule); every other pattern's state is untouched.
     pub fn replace_pattern(
         &mut self,
         id: PatternId,
@@ -366,6 +417,9 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         slot.nfa = nfa;
         slot.options = options;
         slot.active = true;
+        let old = std::mem::take(&mut self.emitted[id.index()]);
+        self.retired.matches += old.matches;
+        self.retired.timeouts += old.timeouts;
     }
 
     /// Removes a pattern at run time: its partial matches are dropped;
@@ -409,10 +463,26 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
 
     /// The counters.
     pub fn counters(&self) -> Counters {
-        let mut c = self.counters;
+        let mut c = self.counters_with_totals();
         c.keys = self.index.len() as u64;
         c.buffered = self.reorder.len() as u64;
         c
+    }
+
+    /// What pattern `id` has emitted, and its partial matches alive now
+    /// (counted over the keys holding state, so reading costs a walk over
+    /// them). A removed pattern keeps what it emitted. `None` for an id
+    /// this operator never gave.
+    pub fn pattern_counters(&self, id: PatternId) -> Option<PatternCounters> {
+        let i = id.index();
+        let emitted = self.emitted.get(i)?;
+        let partial_matches = self
+            .keys
+            .iter()
+            .flatten()
+            .map(|k| k.runs[i].partial_count() as u64)
+            .sum();
+        Some(PatternCounters { partial_matches, ..*emitted })
     }
 
     /// Heap bytes held by keyed state (approximate): key table, per-key
@@ -570,15 +640,19 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 if !p.active || !state.busy.contains(i) || result.is_err() {
                     continue;
                 }
-                let mut out =
-                    Emit::new(handler, i, &state.key, self.watermark);
+                let mut out = Emit::new(
+                    handler,
+                    i,
+                    &state.key,
+                    self.watermark,
+                    &mut self.emitted[i],
+                );
                 result = state.runs[i].flush_held(
                     &p.nfa,
                     &mut self.buffer,
                     &mut self.scratch,
                     &mut out,
                 );
-                self.counters.matches += out.matches;
                 state.note(i);
             }
             self.keys[slot] = Some(state);
@@ -921,18 +995,15 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         handler: &mut H,
     ) -> Result<(), SkipError> {
         let pattern = &self.patterns[p];
-        let mut out = Emit::new(handler, p, key, ts);
-        let result = runs.advance_time(
+        let mut out = Emit::new(handler, p, key, ts, &mut self.emitted[p]);
+        runs.advance_time(
             &pattern.nfa,
             &mut self.buffer,
             &mut self.scratch,
             ts,
             pattern.options.timeouts,
             &mut out,
-        );
-        self.counters.matches += out.matches;
-        self.counters.timeouts += out.timeouts;
-        result
+        )
     }
 
     fn process_event<H: Handler<E, K>>(
@@ -962,7 +1033,13 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     ts,
                 )
             {
-                let mut out = Emit::new(handler, i, &state.key, ts);
+                let mut out = Emit::new(
+                    handler,
+                    i,
+                    &state.key,
+                    ts,
+                    &mut self.emitted[i],
+                );
                 let runs = &mut state.runs[i];
                 let (nfa, buffer, scratch) =
                     (&p.nfa, &mut self.buffer, &mut self.scratch);
@@ -979,7 +1056,6 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     )
                 };
                 state.next_expiry = state.next_expiry.min(runs.next_expiry());
-                self.counters.matches += out.matches;
                 state.note(i);
                 match step {
                     Ok(true) => state.new_start.insert(i),

@@ -15,4 +15,4 @@ mod run;
 pub use error::{EventError, SpecError};
 pub use event::{parse_timestamp, FieldPath, JsonEvent};
 pub use load::{compile_file, load, CompiledPattern, CompiledSpec};
-pub use run::{Prepared, RunError, SpecRunner, Summary};
+pub use run::{PatternSummary, Prepared, RunError, SpecRunner, Summary};

@@ -13,11 +13,12 @@ use super::event::{EventParser, JsonEvent, KeyRef};
 use super::load::CompiledSpec;
 use crate::nfa::{Match, SkipError};
 use crate::runtime::{
-    Counters, Handler, KeyedOperator, PatternId, PatternOptions, TimeMode,
+    Counters, Handler, KeyedOperator, PatternCounters, PatternId,
+    PatternOptions, TimeMode,
 };
 
 /// What a run counted, for the summary on standard error.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
     /// Lines read (empty lines not counted).
     pub lines: u64,
@@ -25,6 +26,17 @@ pub struct Summary {
     pub invalid: u64,
     /// The operator's counters at the end.
     pub counters: Counters,
+    /// Each pattern's counters, in the spec's order.
+    pub patterns: Vec<PatternSummary>,
+}
+
+/// One pattern's part of a [`Summary`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PatternSummary {
+    /// The pattern's name in the spec.
+    pub name: String,
+    /// What it emitted, and its partial matches alive.
+    pub counters: PatternCounters,
 }
 
 /// Why a run stopped.
@@ -600,13 +612,23 @@ impl<W: Write> SpecRunner<W> {
         }
         self.take_io_error()?;
         self.out.out.flush().map_err(RunError::Io)?;
-        self.summary.counters = self.op.counters();
-        Ok((self.summary, self.out.out))
+        let summary = self.summary();
+        Ok((summary, self.out.out))
     }
 
     /// The counts so far.
     pub fn summary(&self) -> Summary {
-        Summary { counters: self.op.counters(), ..self.summary }
+        let patterns = self
+            .spec
+            .patterns
+            .iter()
+            .zip(self.op.pattern_ids())
+            .map(|(p, id)| PatternSummary {
+                name: p.name.clone(),
+                counters: self.op.pattern_counters(id).unwrap_or_default(),
+            })
+            .collect();
+        Summary { counters: self.op.counters(), patterns, ..self.summary }
     }
 }
 

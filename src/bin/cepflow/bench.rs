@@ -68,8 +68,19 @@ pub fn bench(a: &BenchArgs) -> ExitCode {
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     let c = summary.counters;
+    // Each pattern's matches, so a fan-out's rules can be checked one by
+    // one against their expected counts.
+    let patterns = summary
+        .patterns
+        .iter()
+        .map(|p| {
+            let name = serde_json::to_string(&p.name).unwrap_or_default();
+            format!("{name}:{}", p.counters.matches)
+        })
+        .collect::<Vec<_>>()
+        .join(",");
     println!(
-        "{{\"events\":{n},\"seconds\":{median:.4},\"events_per_sec\":{:.0},\"matches\":{},\"timeouts\":{},\"late\":{},\"peak_partial_matches\":{},\"peak_rss_mb\":{:.1}}}",
+        "{{\"events\":{n},\"seconds\":{median:.4},\"events_per_sec\":{:.0},\"matches\":{},\"timeouts\":{},\"late\":{},\"peak_partial_matches\":{},\"peak_rss_mb\":{:.1},\"pattern_matches\":{{{patterns}}}}}",
         n as f64 / median,
         c.matches,
         c.timeouts,

@@ -182,6 +182,15 @@ fn run(a: &RunArgs) -> ExitCode {
                 c.timeouts,
                 c.peak_partial_matches
             );
+            // Fanned out, which rule fired how often.
+            if summary.patterns.len() > 1 {
+                for p in &summary.patterns {
+                    eprintln!(
+                        "cepflow:   pattern {:?}: {} matches, {} timeouts",
+                        p.name, p.counters.matches, p.counters.timeouts
+                    );
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -20,7 +20,9 @@ use std::hash::Hash;
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
-use super::{Counters, KeyState, KeyedOperator, TimeMode, TimerEntry};
+use super::{
+    Counters, KeyState, KeyedOperator, PatternCounters, TimeMode, TimerEntry,
+};
 use crate::nfa::{Holder, Scratch, SharedBuffer};
 
 /// The snapshot layout this version writes and reads.
@@ -88,6 +90,10 @@ pub struct OperatorSnapshot<E, K> {
 struct PatternShape {
     active: bool,
     automaton: Vec<String>,
+    /// What the pattern emitted (absent from the first snapshots, which
+    /// did not count per pattern).
+    #[serde(default)]
+    emitted: PatternCounters,
 }
 
 impl<E, K> OperatorSnapshot<E, K> {
@@ -206,15 +212,17 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             patterns: self
                 .patterns
                 .iter()
-                .map(|p| PatternShape {
+                .zip(&self.emitted)
+                .map(|(p, &emitted)| PatternShape {
                     active: p.active,
                     automaton: p.nfa.structure(),
+                    emitted: PatternCounters { partial_matches: 0, ..emitted },
                 })
                 .collect(),
             watermark: self.watermark,
             visit: self.visit,
             next_generation: self.next_generation,
-            counters: self.counters,
+            counters: self.counters(),
             buffer: self.buffer.clone(),
             keys: self.keys.clone(),
             free_slots: self.free_slots.clone(),
@@ -254,6 +262,19 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         self.visit = s.visit;
         self.touched.clear();
         self.scratch = Scratch::new();
+        self.emitted = s.patterns.iter().map(|p| p.emitted).collect();
+        // Whatever the patterns' counts do not explain was emitted by
+        // patterns replaced before the snapshot (or, from a snapshot that
+        // did not count per pattern, by all of them).
+        let (matches, timeouts) = self
+            .emitted
+            .iter()
+            .fold((0u64, 0u64), |(m, t), e| (m + e.matches, t + e.timeouts));
+        self.retired = PatternCounters {
+            matches: s.counters.matches.saturating_sub(matches),
+            timeouts: s.counters.timeouts.saturating_sub(timeouts),
+            partial_matches: 0,
+        };
         self.counters = Counters {
             partial_matches: live,
             peak_partial_matches: s.counters.peak_partial_matches.max(live),

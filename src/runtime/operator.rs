@@ -170,9 +170,9 @@ struct KeyState<K> {
     /// Flink's `isNewStartPartialMatch` per pattern, kept until the visit
     /// ends.
     new_start: BitSet,
-    /// Timers set since the key was last stored, not yet in the
-    /// operator's timer queues (a new key has no slot until it is stored).
-    /// Empty between calls, so not in snapshots.
+    /// Timers set on a new key, not yet in the operator's timer queues
+    /// (it has no slot until it is stored; a key with a slot queues its
+    /// timers at once). Empty between calls, so not in snapshots.
     #[serde(skip)]
     unqueued: SmallVec<[Timer; 2]>,
     /// Tells this key's timer entries from those of an earlier key state
@@ -194,9 +194,10 @@ struct KeyState<K> {
 }
 
 impl<K> KeyState<K> {
-    /// Sets a timer (Flink's timer service keeps one per key and time,
-    /// so a repeat within the visit is dropped; a repeat across visits
-    /// would only cost a visit that changes nothing).
+    /// Sets a timer on a key not in the table yet, to be queued when it
+    /// is stored (Flink's timer service keeps one per key and time, so a
+    /// repeat is dropped; a repeat that did get queued would only cost a
+    /// visit that changes nothing).
     fn add_timer(&mut self, pattern: usize, at: i64) {
         let t = Timer { at, pattern: pattern as u32 };
         if !self.unqueued.contains(&t) {
@@ -314,6 +315,18 @@ impl<E, K> std::fmt::Debug for KeyedOperator<E, K> {
             .field("watermark", &self.watermark)
             .field("counters", &self.counters_with_totals())
             .finish()
+    }
+}
+
+/// Queues a window timer in its pattern's queue, in time order.
+#[inline]
+fn queue_timer(queue: &mut VecDeque<TimerEntry>, entry: TimerEntry) {
+    if queue.back().is_some_and(|b| b.at > entry.at) {
+        // Only a clock that went back (processing time) gets here.
+        let i = queue.partition_point(|e| e.at <= entry.at);
+        queue.insert(i, entry);
+    } else {
+        queue.push_back(entry);
     }
 }
 
@@ -555,8 +568,9 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     return Ok(());
                 }
                 let (slot, mut state) = self.state_at(slot, key);
-                let result = self
-                    .process_in_visit(&mut state, event, timestamp, handler);
+                let result = self.process_in_visit(
+                    slot, &mut state, event, timestamp, handler,
+                );
                 self.settle(slot, state);
                 result
             }
@@ -687,7 +701,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 continue;
             }
             let (slot, mut state) = self.state_at(slot, key);
-            result = self.process_in_visit(&mut state, event, ts, handler);
+            result =
+                self.process_in_visit(slot, &mut state, event, ts, handler);
             if state.is_idle() && slot.is_none() {
                 // An event that started nothing on a key with nothing: the
                 // visit's last step would change nothing either.
@@ -816,6 +831,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// to the visit).
     fn process_in_visit<H: Handler<E, K>>(
         &mut self,
+        slot: Option<usize>,
         state: &mut KeyState<K>,
         event: E,
         ts: i64,
@@ -830,7 +846,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             state.visit_ts = Some(ts);
             self.advance_runs(state, ts, handler)?;
         }
-        self.process_event(state, event, ts, handler)
+        self.process_event(slot, state, event, ts, handler)
     }
 
     /// Whether some pattern's start run takes `event`: if not, the event
@@ -903,14 +919,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         for t in state.unqueued.drain(..) {
             let entry =
                 TimerEntry { at: t.at, slot, generation: state.generation };
-            let queue = &mut self.timer_queues[t.pattern as usize];
-            if queue.back().is_some_and(|b| b.at > t.at) {
-                // Only a clock that went back (processing time) gets here.
-                let i = queue.partition_point(|e| e.at <= t.at);
-                queue.insert(i, entry);
-            } else {
-                queue.push_back(entry);
-            }
+            queue_timer(&mut self.timer_queues[t.pattern as usize], entry);
         }
         self.keys[slot] = Some(state);
         slot
@@ -1006,8 +1015,13 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         )
     }
 
+    /// Processes one event for a key: steps the busy patterns and those
+    /// it starts, and sets window timers. `slot`: the key's slot in the
+    /// table (`None` for a key not entered yet, whose timers wait in the
+    /// state until it is stored).
     fn process_event<H: Handler<E, K>>(
         &mut self,
+        slot: Option<usize>,
         state: &mut KeyState<K>,
         event: E,
         ts: i64,
@@ -1072,10 +1086,17 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             if let Some(window) =
                 p.nfa.window().filter(|_| state.new_start.contains(i))
             {
-                state.add_timer(
-                    i,
-                    ts.saturating_add(window).saturating_add(delay),
-                );
+                let at = ts.saturating_add(window).saturating_add(delay);
+                match slot {
+                    // A repeat of a timer already queued (a second event
+                    // at the same time in this visit) would only cost a
+                    // visit that changes nothing: no need to look.
+                    Some(slot) => queue_timer(
+                        &mut self.timer_queues[i],
+                        TimerEntry { at, slot, generation: state.generation },
+                    ),
+                    None => state.add_timer(i, at),
+                }
             }
         }
         incoming.finish(&mut self.buffer);

@@ -193,9 +193,10 @@ fn end_of_input_times_out_windowed_partial_matches() {
     assert_eq!(out.timeouts, vec![(0, 7, vec![0], 1_010)]);
 }
 
-#[test]
-fn fan_out_gives_exactly_what_separate_runs_give() {
-    let p1 = a_then_b();
+/// Three patterns to fan out: `a_then_b` (windowed), two non-c events
+/// then a c (windowed, skip past the last event), and one or more b's
+/// then an a (no window).
+fn three_patterns() -> [Pattern<Ev>; 3] {
     let p2 = Pattern::begin("x")
         .when(|e: &Ev| e.kind != 'c')
         .times(2)
@@ -212,6 +213,12 @@ fn fan_out_gives_exactly_what_separate_runs_give() {
         .when(|e: &Ev| e.kind == 'a')
         .build()
         .unwrap();
+    [a_then_b(), p2, p3]
+}
+
+#[test]
+fn fan_out_gives_exactly_what_separate_runs_give() {
+    let [p1, p2, p3] = three_patterns();
     let events = stream(200, 42);
     let together = run(
         &[(p1.clone(), true), (p2.clone(), true), (p3.clone(), false)],
@@ -242,23 +249,10 @@ fn fan_out_gives_exactly_what_separate_runs_give() {
 
 #[test]
 fn pattern_counters_split_the_totals_by_pattern() {
-    let p2 = Pattern::begin("x")
-        .when(|e: &Ev| e.kind != 'c')
-        .times(2)
-        .next("y")
-        .when(|e: &Ev| e.kind == 'c')
-        .within(Duration::from_millis(20))
-        .build()
-        .unwrap();
-    let p3 = Pattern::begin("s")
-        .when(|e: &Ev| e.kind == 'b')
-        .followed_by("t")
-        .when(|e: &Ev| e.kind == 'a')
-        .build()
-        .unwrap();
+    let [p1, p2, p3] = three_patterns();
     let mut op = KeyedOperator::new(TimeMode::EventTime);
     let ids = [
-        op.add_pattern(&a_then_b(), PatternOptions { timeouts: true }),
+        op.add_pattern(&p1, PatternOptions { timeouts: true }),
         op.add_pattern(&p2, PatternOptions { timeouts: true }),
         op.add_pattern(&p3, PatternOptions::default()),
     ];

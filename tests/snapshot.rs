@@ -291,6 +291,44 @@ fn restore_value(
     op.restore(snapshot).map_err(|e| e.to_string())
 }
 
+/// Counts are not checked on restore (any count is possible), so counts
+/// at the top of the range must not overflow when added up or counted on.
+#[test]
+fn counts_at_the_limit_saturate() {
+    let mut v = busy_snapshot();
+    for p in v["patterns"].as_array_mut().unwrap() {
+        p["emitted"]["matches"] = Value::from(u64::MAX);
+    }
+    let mut op = operator(TimeMode::EventTime);
+    restore_value(&mut op, v).unwrap();
+    assert_eq!(op.counters().matches, u64::MAX);
+    let mut out = Record::default();
+    finish(&mut op, &mut out);
+    let ids: Vec<_> = op.pattern_ids().collect();
+    assert_eq!(op.pattern_counters(ids[0]).unwrap().matches, u64::MAX);
+    assert_eq!(op.counters().matches, u64::MAX);
+}
+
+/// A snapshot of the first layout, taken before patterns were counted
+/// one by one, restores with its totals intact.
+#[test]
+fn snapshots_without_pattern_counts_keep_their_totals() {
+    let mut v = busy_snapshot();
+    let total = v["counters"]["matches"].as_u64().unwrap();
+    assert!(total > 0);
+    for p in v["patterns"].as_array_mut().unwrap() {
+        p.as_object_mut().unwrap().remove("emitted");
+    }
+    let mut op = operator(TimeMode::EventTime);
+    restore_value(&mut op, v).unwrap();
+    assert_eq!(op.counters().matches, total);
+    let per_pattern: u64 = op
+        .pattern_ids()
+        .map(|id| op.pattern_counters(id).unwrap().matches)
+        .sum();
+    assert_eq!(per_pattern, 0, "unknown, so counted from the restore on");
+}
+
 #[test]
 fn a_snapshot_tells_what_it_holds() {
     let v = busy_snapshot();

@@ -221,7 +221,7 @@ impl<K> KeyState<K> {
     }
 
     /// Updates `busy` for pattern `i` after its runs changed.
-    #[inline(always)]
+    #[inline]
     fn note(&mut self, i: usize) {
         let busy = !self.runs[i].is_idle();
         self.busy.set(i, busy);
@@ -301,7 +301,10 @@ impl<E, K> KeyedOperator<E, K> {
     fn counters_with_totals(&self) -> Counters {
         let (matches, timeouts) = self.emitted.iter().fold(
             (self.retired.matches, self.retired.timeouts),
-            |(m, t), e| (m + e.matches, t + e.timeouts),
+            // Saturating: a restored snapshot may hold any counts.
+            |(m, t), e| {
+                (m.saturating_add(e.matches), t.saturating_add(e.timeouts))
+            },
         );
         Counters { matches, timeouts, ..self.counters }
     }
@@ -362,12 +365,12 @@ impl<'h, H, K> Emit<'h, H, K> {
 
 impl<E, K, H: Handler<E, K>> Output<E> for Emit<'_, H, K> {
     fn on_match(&mut self, m: &Match<'_, E>) {
-        self.counters.matches += 1;
+        self.counters.matches = self.counters.matches.saturating_add(1);
         self.handler.on_match(self.pattern, self.key, m, self.timestamp);
     }
 
     fn on_timeout(&mut self, m: &Match<'_, E>, timestamp: i64) {
-        self.counters.timeouts += 1;
+        self.counters.timeouts = self.counters.timeouts.saturating_add(1);
         self.handler.on_timeout(self.pattern, self.key, m, timestamp);
     }
 }
@@ -431,8 +434,10 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         slot.options = options;
         slot.active = true;
         let old = std::mem::take(&mut self.emitted[id.index()]);
-        self.retired.matches += old.matches;
-        self.retired.timeouts += old.timeouts;
+        self.retired.matches =
+            self.retired.matches.saturating_add(old.matches);
+        self.retired.timeouts =
+            self.retired.timeouts.saturating_add(old.timeouts);
     }
 
     /// Removes a pattern at run time: its partial matches are dropped;

@@ -216,7 +216,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 .map(|(p, &emitted)| PatternShape {
                     active: p.active,
                     automaton: p.nfa.structure(),
-                    emitted: PatternCounters { partial_matches: 0, ..emitted },
+                    emitted,
                 })
                 .collect(),
             watermark: self.watermark,
@@ -266,10 +266,10 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         // Whatever the patterns' counts do not explain was emitted by
         // patterns replaced before the snapshot (or, from a snapshot that
         // did not count per pattern, by all of them).
-        let (matches, timeouts) = self
-            .emitted
-            .iter()
-            .fold((0u64, 0u64), |(m, t), e| (m + e.matches, t + e.timeouts));
+        let (matches, timeouts) =
+            self.emitted.iter().fold((0u64, 0u64), |(m, t), e| {
+                (m.saturating_add(e.matches), t.saturating_add(e.timeouts))
+            });
         self.retired = PatternCounters {
             matches: s.counters.matches.saturating_sub(matches),
             timeouts: s.counters.timeouts.saturating_sub(timeouts),

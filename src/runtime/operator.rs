@@ -325,12 +325,20 @@ impl<E, K> std::fmt::Debug for KeyedOperator<E, K> {
 #[inline]
 fn queue_timer(queue: &mut VecDeque<TimerEntry>, entry: TimerEntry) {
     if queue.back().is_some_and(|b| b.at > entry.at) {
-        // Only a clock that went back (processing time) gets here.
-        let i = queue.partition_point(|e| e.at <= entry.at);
-        queue.insert(i, entry);
+        insert_timer(queue, entry);
     } else {
         queue.push_back(entry);
     }
+}
+
+/// [`queue_timer`] for a timer earlier than the last one queued: only a
+/// clock that went back (processing time) gets here, so it is out of
+/// line, and the common append inlines into its callers.
+#[cold]
+#[inline(never)]
+fn insert_timer(queue: &mut VecDeque<TimerEntry>, entry: TimerEntry) {
+    let i = queue.partition_point(|e| e.at <= entry.at);
+    queue.insert(i, entry);
 }
 
 /// How many idle key states are kept for reuse: enough to absorb churn,

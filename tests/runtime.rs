@@ -453,4 +453,13 @@ fn pipeline_select_process_side_outputs_and_late_data() {
         report.late().iter().map(|e| e.id).collect::<Vec<_>>(),
         vec![3]
     );
+    // Per pattern, in the order added: the select's match, the process
+    // handler's match and timeout.
+    let per_pattern: Vec<(u64, u64)> = report
+        .pattern_counters()
+        .iter()
+        .map(|c| (c.matches, c.timeouts))
+        .collect();
+    assert_eq!(per_pattern, vec![(1, 0), (1, 1)]);
+    assert_eq!(report.counters().matches, 2);
 }

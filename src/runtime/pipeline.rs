@@ -39,7 +39,8 @@ use std::hash::Hash;
 use std::time::Duration;
 
 use super::operator::{
-    Counters, Handler, KeyedOperator, PatternId, PatternOptions, TimeMode,
+    Counters, Handler, KeyedOperator, PatternCounters, PatternId,
+    PatternOptions, TimeMode,
 };
 use crate::handler::{MatchContext, OutputTag, PatternHandler, SideOutputs};
 use crate::nfa::{Match, SkipError};
@@ -229,6 +230,7 @@ impl<I: Iterator, K> std::fmt::Debug for Keyed<I, K> {
 #[derive(Debug)]
 pub struct Report<E> {
     counters: Counters,
+    patterns: Vec<PatternCounters>,
     late: Vec<E>,
     side: SideOutputs,
 }
@@ -237,6 +239,12 @@ impl<E> Report<E> {
     /// The operator's counters at the end.
     pub fn counters(&self) -> Counters {
         self.counters
+    }
+
+    /// Each pattern's counters at the end, in the order the patterns
+    /// were added to the pipeline.
+    pub fn pattern_counters(&self) -> &[PatternCounters] {
+        &self.patterns
     }
 
     /// Late events, when no late sink was set.
@@ -442,8 +450,14 @@ impl<E, K: Hash + Eq + Clone> Driver<E, K> {
             self.out.watermark = i64::MAX;
         }
         self.op.finish(&mut self.out)?;
+        let patterns = self
+            .op
+            .pattern_ids()
+            .filter_map(|id| self.op.pattern_counters(id))
+            .collect();
         Ok(Report {
             counters: self.op.counters(),
+            patterns,
             late: self.out.late_kept,
             side: self.out.side,
         })

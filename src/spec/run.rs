@@ -616,7 +616,8 @@ impl<W: Write> SpecRunner<W> {
         Ok((summary, self.out.out))
     }
 
-    /// The counts so far.
+    /// The counts so far (each pattern's live partial matches counted
+    /// over the keys, so this walks them).
     pub fn summary(&self) -> Summary {
         let patterns = self
             .spec

@@ -66,7 +66,8 @@
 //! * [`runtime::KeyedOperator`]: the push-based keyed operator the pipeline
 //!   and the CLI wrap; embed it in your own loop (push events, advance the
 //!   watermark, collect results), add, replace and remove patterns while it
-//!   runs, and snapshot all its keyed state
+//!   runs, read its counters in total and per pattern
+//!   ([`runtime::PatternCounters`]), and snapshot all its keyed state
 //!   ([`runtime::OperatorSnapshot`], serde) to restore after a restart.
 //! * [`Partition`]: one pattern over one partition, Flink's `NFA` in the
 //!   small.

@@ -261,6 +261,9 @@ pub struct Nfa<E> {
     /// `runs::first_and_last_deadline`), so runs need not be looked at
     /// one by one to find it.
     pub(crate) previous_windows: bool,
+    /// Some state waits out a trailing `not_followed_by` (kind
+    /// `Pending`): only then can an expired run complete a match.
+    pub(crate) pending: bool,
     pub(crate) stage_names: Vec<String>,
     pub(crate) skip: AfterMatch,
     pub(crate) skip_strategy: SkipStrategy,

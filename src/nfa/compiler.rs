@@ -88,6 +88,7 @@ pub(crate) fn compile<E>(def: PatternDef<E>) -> Result<Nfa<E>, PatternError> {
         });
     let previous_windows =
         states.iter().any(|s| s.window_previous.is_some_and(|w| w > 0));
+    let pending = states.iter().any(|s| s.kind == StateKind::Pending);
     Ok(Nfa {
         states,
         leaves,
@@ -96,6 +97,7 @@ pub(crate) fn compile<E>(def: PatternDef<E>) -> Result<Nfa<E>, PatternError> {
         steps_in_place,
         window,
         previous_windows,
+        pending,
         stage_names: def.stages.iter().map(|s| s.name.clone()).collect(),
         skip,
         skip_strategy: def.skip.clone(),

@@ -968,7 +968,10 @@ impl Runs {
                 first_and_last_expired(nfa, r, now)
             };
             if expired {
-                if i != cut || nfa.state(r.state).kind == StateKind::Pending {
+                if i != cut
+                    || (nfa.pending
+                        && nfa.state(r.state).kind == StateKind::Pending)
+                {
                     return Expiry::Mixed;
                 }
                 cut += 1;

@@ -133,6 +133,19 @@ pub struct PatternCounters {
     pub partial_matches: u64,
 }
 
+impl PatternCounters {
+    /// `self` with `other`'s matches and timeouts added; the partial
+    /// matches stay `self`'s. Saturating: a restored snapshot may hold
+    /// any counts.
+    fn with_emitted(self, other: &PatternCounters) -> Self {
+        Self {
+            matches: self.matches.saturating_add(other.matches),
+            timeouts: self.timeouts.saturating_add(other.timeouts),
+            ..self
+        }
+    }
+}
+
 struct PatternSlot<E> {
     nfa: Arc<Nfa<E>>,
     options: PatternOptions,
@@ -299,14 +312,15 @@ impl<E, K> KeyedOperator<E, K> {
     /// `counters` with the matches and timeouts of every pattern, present
     /// and replaced, added up.
     fn counters_with_totals(&self) -> Counters {
-        let (matches, timeouts) = self.emitted.iter().fold(
-            (self.retired.matches, self.retired.timeouts),
-            // Saturating: a restored snapshot may hold any counts.
-            |(m, t), e| {
-                (m.saturating_add(e.matches), t.saturating_add(e.timeouts))
-            },
-        );
-        Counters { matches, timeouts, ..self.counters }
+        let all = self
+            .emitted
+            .iter()
+            .fold(self.retired, PatternCounters::with_emitted);
+        Counters {
+            matches: all.matches,
+            timeouts: all.timeouts,
+            ..self.counters
+        }
     }
 }
 
@@ -442,10 +456,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         slot.options = options;
         slot.active = true;
         let old = std::mem::take(&mut self.emitted[id.index()]);
-        self.retired.matches =
-            self.retired.matches.saturating_add(old.matches);
-        self.retired.timeouts =
-            self.retired.timeouts.saturating_add(old.timeouts);
+        self.retired = self.retired.with_emitted(&old);
     }
 
     /// Removes a pattern at run time: its partial matches are dropped;

@@ -266,13 +266,13 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         // Whatever the patterns' counts do not explain was emitted by
         // patterns replaced before the snapshot (or, from a snapshot that
         // did not count per pattern, by all of them).
-        let (matches, timeouts) =
-            self.emitted.iter().fold((0u64, 0u64), |(m, t), e| {
-                (m.saturating_add(e.matches), t.saturating_add(e.timeouts))
-            });
+        let explained = self
+            .emitted
+            .iter()
+            .fold(PatternCounters::default(), PatternCounters::with_emitted);
         self.retired = PatternCounters {
-            matches: s.counters.matches.saturating_sub(matches),
-            timeouts: s.counters.timeouts.saturating_sub(timeouts),
+            matches: s.counters.matches.saturating_sub(explained.matches),
+            timeouts: s.counters.timeouts.saturating_sub(explained.timeouts),
             partial_matches: 0,
         };
         self.counters = Counters {

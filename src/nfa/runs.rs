@@ -648,8 +648,65 @@ impl Runs {
             return Ok(false);
         }
         // An empty queue that gets here starts a match: said above.
-        let starts = self.partial.is_empty();
-        self.step(nfa, buffer, scratch, event, starts, out)
+        if self.partial.is_empty() {
+            return self.start(nfa, buffer, scratch, event, out);
+        }
+        self.step(nfa, buffer, scratch, event, false, out)
+    }
+
+    /// [`step`](Self::step) for an event that [`starts`](Self::starts)
+    /// said starts a match on runs that may be idle.
+    ///
+    /// An idle pattern is the common case when patterns are fanned out
+    /// (most keys hold nothing for most patterns): when the new run can
+    /// only wait (its state is not final and cannot finish at once),
+    /// Flink's rebuilt queue is `[new run, start run]` and nothing can
+    /// complete, so the queue is written directly, without the step's
+    /// machinery.
+    #[inline]
+    pub(crate) fn start<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        event: &mut Incoming<E>,
+        out: &mut O,
+    ) -> Result<bool, SkipError> {
+        if self.is_idle() {
+            if let Some(take) = &nfa.start_take {
+                let t = &nfa.state(nfa.start).transitions[take.transition];
+                if !t.target_final && !t.target_may_finish {
+                    return Ok(self.start_idle(nfa, buffer, scratch, t, event));
+                }
+            }
+        }
+        self.step(nfa, buffer, scratch, event, true, out)
+    }
+
+    /// [`start`](Self::start)'s direct path: the start run takes the
+    /// event along take edge `t`, and the queue becomes the new run and
+    /// the start run, in Flink's order.
+    #[inline(never)]
+    fn start_idle<E>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        t: &Transition<E>,
+        event: &mut Incoming<E>,
+    ) -> bool {
+        let start = Run::start(nfa.start);
+        // `fin` is `None`: the target cannot finish at once.
+        let (taken, _) =
+            take_edge(nfa, buffer, scratch, start, event, t, Chain::Share);
+        self.partial.add(taken);
+        self.partial.push_greatest(start);
+        self.min_deadline = if nfa.previous_windows {
+            deadline_of(nfa, &taken)
+        } else {
+            first_and_last_deadline_of(nfa, &taken)
+        };
+        event.timestamp > 0
     }
 
     /// [`process`](Self::process) for an event that meets some run: the
@@ -913,6 +970,10 @@ impl Runs {
         timeouts: bool,
         out: &mut O,
     ) -> Result<(), SkipError> {
+        if self.expire_only_run(nfa, buffer, scratch, timestamp, timeouts, out)
+        {
+            return Ok(());
+        }
         match self.scan_expiry(nfa, timestamp) {
             Expiry::None { deadline } => {
                 self.min_deadline = deadline;
@@ -950,6 +1011,39 @@ impl Runs {
             buffer.release(run.node);
         }
         self.install(nfa, buffer, scratch, succ, out)
+    }
+
+    /// [`expire`](Self::expire) for the usual end of a partial match that
+    /// never completed: the queue holds one run besides the start run,
+    /// nothing is held back, and the run expires without waiting out a
+    /// trailing negation. Then Flink's rebuilt queue is the start run
+    /// alone, so the runs go idle at once. Returns whether that was the
+    /// case (and done).
+    #[inline]
+    fn expire_only_run<E, O: Output<E>>(
+        &mut self,
+        nfa: &Nfa<E>,
+        buffer: &mut SharedBuffer<E>,
+        scratch: &mut Scratch,
+        now: i64,
+        timeouts: bool,
+        out: &mut O,
+    ) -> bool {
+        let &[run, start] = self.partial.as_slice() else { return false };
+        if start.start_seq != NO_SEQ || !self.completed.is_empty() {
+            return false;
+        }
+        let Some(expiry) = timed_out(nfa, &run, now) else { return false };
+        if nfa.pending && nfa.state(run.state).kind == StateKind::Pending {
+            return false;
+        }
+        if timeouts {
+            report_timeout(nfa, buffer, &mut scratch.path, run, expiry, out);
+        }
+        buffer.release(run.node);
+        self.partial.clear();
+        self.min_deadline = i64::MAX;
+        true
     }
 
     /// Which runs expire at `now`, in one pass. When they are the

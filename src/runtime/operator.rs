@@ -1084,14 +1084,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 let step = if busy {
                     runs.process(nfa, buffer, scratch, &mut incoming, &mut out)
                 } else {
-                    runs.step(
-                        nfa,
-                        buffer,
-                        scratch,
-                        &mut incoming,
-                        true,
-                        &mut out,
-                    )
+                    runs.start(nfa, buffer, scratch, &mut incoming, &mut out)
                 };
                 state.next_expiry = state.next_expiry.min(runs.next_expiry());
                 state.note(i);

@@ -1835,19 +1835,146 @@ fn final_after_proceed<E>(
 mod tests {
     use std::time::Duration;
 
+    use super::*;
     use crate::nfa::{OwnedMatch, Partition};
     use crate::Pattern;
 
-    /// `a` followed by `b` within 10 ms; events are their timestamps.
-    fn a_then_b() -> Partition<i64> {
-        let p = Pattern::<i64>::begin("a")
+    /// `a` (a non-negative event) followed by `b` (a negative one)
+    /// within 10 ms.
+    fn a_then_b_pattern() -> Pattern<i64> {
+        Pattern::<i64>::begin("a")
             .when(|e| *e >= 0)
             .followed_by("b")
             .when(|e| *e < 0)
             .within(Duration::from_millis(10))
             .build()
+            .unwrap()
+    }
+
+    /// [`a_then_b_pattern`] with timeouts; events are their timestamps.
+    fn a_then_b() -> Partition<i64> {
+        Partition::new(&a_then_b_pattern()).with_timeouts(true)
+    }
+
+    /// Collects what the engine emits, as (first event, timestamp) pairs.
+    #[derive(Default)]
+    struct Seen {
+        matches: Vec<Vec<i64>>,
+        timeouts: Vec<(Vec<i64>, i64)>,
+    }
+
+    impl Output<i64> for Seen {
+        fn on_match(&mut self, m: &Match<'_, i64>) {
+            self.matches.push(m.iter().map(|(_, e)| *e).collect());
+        }
+        fn on_timeout(&mut self, m: &Match<'_, i64>, at: i64) {
+            let events = m.iter().map(|(_, e)| *e).collect();
+            self.timeouts.push((events, at));
+        }
+    }
+
+    /// One pattern's runs, stepped by hand.
+    struct Key {
+        runs: Runs,
+        buffer: SharedBuffer<i64>,
+        scratch: Scratch,
+        seen: Seen,
+    }
+
+    impl Key {
+        fn new() -> Self {
+            let (runs, buffer) = (Runs::new(), SharedBuffer::new());
+            Self {
+                runs,
+                buffer,
+                scratch: Scratch::new(),
+                seen: Seen::default(),
+            }
+        }
+
+        /// Feeds `e` at time `e.abs()`. An event that starts a match on
+        /// idle runs goes through `start` (which takes its shortcut where
+        /// it applies) or, without `shortcut`, the general step; any
+        /// other through `process`.
+        fn feed(&mut self, nfa: &Nfa<i64>, e: i64, shortcut: bool) -> bool {
+            let (b, s, o) =
+                (&mut self.buffer, &mut self.scratch, &mut self.seen);
+            self.runs.advance_time(nfa, b, s, e.abs(), true, o).unwrap();
+            let mut incoming = Incoming::new(e, e.abs());
+            let starts =
+                self.runs.is_idle() && Runs::starts(nfa, b, s, &e, e.abs());
+            let started = match (starts, shortcut) {
+                (true, true) => self.runs.start(nfa, b, s, &mut incoming, o),
+                (true, false) => {
+                    self.runs.step(nfa, b, s, &mut incoming, true, o)
+                }
+                (false, _) => self.runs.process(nfa, b, s, &mut incoming, o),
+            };
+            incoming.finish(b);
+            started.unwrap()
+        }
+    }
+
+    #[test]
+    fn an_idle_start_writes_the_queue_the_step_would() {
+        let waits = a_then_b_pattern();
+        let single =
+            Pattern::<i64>::begin("a").when(|e| *e >= 0).build().unwrap();
+        let looping = Pattern::<i64>::begin("a")
+            .when(|e| *e >= 0)
+            .one_or_more()
+            .followed_by("b")
+            .when(|e| *e < 0)
+            .within(Duration::from_millis(10))
+            .build()
             .unwrap();
-        Partition::new(&p).with_timeouts(true)
+        for nfa in [waits.nfa(), single.nfa(), looping.nfa()] {
+            let (mut direct, mut stepped) = (Key::new(), Key::new());
+            // 3 starts on idle runs, expires, 20 starts on idle runs again,
+            // 21 joins it, -25 completes.
+            for e in [3, 20, 21, -25] {
+                assert_eq!(
+                    direct.feed(nfa, e, true),
+                    stepped.feed(nfa, e, false)
+                );
+                assert_eq!(
+                    direct.runs.partial.as_slice(),
+                    stepped.runs.partial.as_slice()
+                );
+                assert_eq!(
+                    direct.runs.next_expiry(),
+                    stepped.runs.next_expiry()
+                );
+                assert_eq!(
+                    direct.buffer.node_count(),
+                    stepped.buffer.node_count()
+                );
+            }
+            assert_eq!(direct.seen.matches, stepped.seen.matches);
+            assert_eq!(direct.seen.timeouts, stepped.seen.timeouts);
+            assert!(!direct.seen.matches.is_empty());
+        }
+        // The shortcut was taken: `a_then_b`'s new run only waits.
+        let mut k = Key::new();
+        assert!(k.feed(waits.nfa(), 3, true));
+        assert_eq!(k.runs.partial_count(), 1);
+    }
+
+    #[test]
+    fn a_lone_expired_run_times_out_and_frees_its_events() {
+        let pattern = a_then_b_pattern();
+        let nfa = pattern.nfa();
+        let mut k = Key::new();
+        k.feed(nfa, 3, true);
+        assert_eq!((k.buffer.event_count(), k.buffer.node_count()), (1, 1));
+        let (b, s, o) = (&mut k.buffer, &mut k.scratch, &mut k.seen);
+        k.runs.advance_time(nfa, b, s, 12, true, o).unwrap();
+        assert_eq!(k.runs.partial_count(), 1, "12 - 3 < 10: alive");
+        k.runs.advance_time(nfa, b, s, 13, true, o).unwrap();
+        assert!(k.runs.is_idle());
+        assert_eq!(k.runs.next_expiry(), i64::MAX);
+        assert_eq!(k.seen.timeouts, [(vec![3], 13)]);
+        assert!(k.buffer.is_empty());
     }
 
     fn started(timeouts: &[(OwnedMatch<i64>, i64)]) -> Vec<(i64, i64)> {

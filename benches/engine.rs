@@ -60,7 +60,11 @@ fn run_nfa<E, K: Hash + Eq>(
     let mut out = Count::default();
     for e in events {
         let t = ts(&e);
-        let runs = keys.entry(key(&e)).or_default();
+        let k = key(&e);
+        let runs = match keys.get_mut(&k) {
+            Some(runs) => runs,
+            None => keys.entry(k).or_default(),
+        };
         runs.advance_time(nfa, &mut buffer, &mut scratch, t, false, &mut out)
             .expect("no throw");
         let mut incoming = Incoming::new(e, t);

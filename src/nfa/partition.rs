@@ -42,9 +42,17 @@ pub struct Partition<E> {
     timeouts: bool,
 }
 
-struct Collect<E> {
-    matches: Vec<OwnedMatch<E>>,
-    timeouts: Vec<(OwnedMatch<E>, i64)>,
+/// An [`Output`] that keeps owned copies of what it is given.
+pub(crate) struct Collect<E> {
+    pub(crate) matches: Vec<OwnedMatch<E>>,
+    pub(crate) timeouts: Vec<(OwnedMatch<E>, i64)>,
+}
+
+impl<E> Collect<E> {
+    /// Nothing collected yet.
+    pub(crate) fn new() -> Self {
+        Self { matches: Vec::new(), timeouts: Vec::new() }
+    }
 }
 
 impl<E: Clone> Output<E> for Collect<E> {
@@ -152,7 +160,7 @@ impl<E: Clone> Partition<E> {
         event: E,
         timestamp: i64,
     ) -> Result<Vec<OwnedMatch<E>>, SkipError> {
-        let mut out = Collect { matches: Vec::new(), timeouts: Vec::new() };
+        let mut out = Collect::new();
         self.process_with(event, timestamp, &mut out)?;
         Ok(out.matches)
     }
@@ -169,7 +177,7 @@ impl<E: Clone> Partition<E> {
         timestamp: i64,
     ) -> Result<(Vec<OwnedMatch<E>>, Vec<(OwnedMatch<E>, i64)>), SkipError>
     {
-        let mut out = Collect { matches: Vec::new(), timeouts: Vec::new() };
+        let mut out = Collect::new();
         self.advance_time_with(timestamp, &mut out)?;
         Ok((out.matches, out.timeouts))
     }

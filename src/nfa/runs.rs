@@ -1836,6 +1836,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::nfa::partition::Collect;
     use crate::nfa::{OwnedMatch, Partition};
     use crate::Pattern;
 
@@ -1856,29 +1857,12 @@ mod tests {
         Partition::new(&a_then_b_pattern()).with_timeouts(true)
     }
 
-    /// Collects what the engine emits, as (first event, timestamp) pairs.
-    #[derive(Default)]
-    struct Seen {
-        matches: Vec<Vec<i64>>,
-        timeouts: Vec<(Vec<i64>, i64)>,
-    }
-
-    impl Output<i64> for Seen {
-        fn on_match(&mut self, m: &Match<'_, i64>) {
-            self.matches.push(m.iter().map(|(_, e)| *e).collect());
-        }
-        fn on_timeout(&mut self, m: &Match<'_, i64>, at: i64) {
-            let events = m.iter().map(|(_, e)| *e).collect();
-            self.timeouts.push((events, at));
-        }
-    }
-
     /// One pattern's runs, stepped by hand.
     struct Key {
         runs: Runs,
         buffer: SharedBuffer<i64>,
         scratch: Scratch,
-        seen: Seen,
+        seen: Collect<i64>,
     }
 
     impl Key {
@@ -1888,7 +1872,7 @@ mod tests {
                 runs,
                 buffer,
                 scratch: Scratch::new(),
-                seen: Seen::default(),
+                seen: Collect::new(),
             }
         }
 
@@ -1973,7 +1957,7 @@ mod tests {
         k.runs.advance_time(nfa, b, s, 13, true, o).unwrap();
         assert!(k.runs.is_idle());
         assert_eq!(k.runs.next_expiry(), i64::MAX);
-        assert_eq!(k.seen.timeouts, [(vec![3], 13)]);
+        assert_eq!(started(&k.seen.timeouts), [(3, 13)]);
         assert!(k.buffer.is_empty());
     }
 

@@ -15,8 +15,10 @@ use crate::nfa::{
 use crate::pattern::Pattern;
 
 mod snapshot;
+mod timers;
 
 pub use snapshot::{OperatorSnapshot, RestoreError};
+use timers::{TimerEntry, TimerQueues};
 
 /// Identifies a pattern within a [`KeyedOperator`]; stable while the
 /// pattern is registered.
@@ -162,16 +164,6 @@ struct Timer {
     pattern: u32,
 }
 
-/// A timer in a pattern's queue: when, and which key (its slot, and the
-/// generation of the key state that set it, so an entry outlives neither
-/// the key's stay in the table nor the slot's reuse by another key).
-#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
-struct TimerEntry {
-    at: i64,
-    slot: usize,
-    generation: u64,
-}
-
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct KeyState<K> {
     key: K,
@@ -284,12 +276,10 @@ pub struct KeyedOperator<E, K> {
     /// its events in Flink's order, and a key holds no state for events
     /// that start nothing.
     reorder: VecDeque<(i64, K, E)>,
-    /// Per pattern, every window timer set, in time order: a timer is
-    /// `ts + window` and event time only moves forward, so queues fill in
-    /// order and are read from the front, with no heap. An entry whose key
-    /// state is gone is skipped; one whose key has nothing that could
+    /// Per pattern, every window timer set, in time order. An entry whose
+    /// key state is gone is skipped; one whose key has nothing that could
     /// expire by then is skipped too (the visit would change nothing).
-    timer_queues: Vec<VecDeque<TimerEntry>>,
+    timers: TimerQueues,
     /// The generation the next materialised key state gets.
     next_generation: u64,
     watermark: i64,
@@ -333,26 +323,6 @@ impl<E, K> std::fmt::Debug for KeyedOperator<E, K> {
             .field("counters", &self.counters_with_totals())
             .finish()
     }
-}
-
-/// Queues a window timer in its pattern's queue, in time order.
-#[inline]
-fn queue_timer(queue: &mut VecDeque<TimerEntry>, entry: TimerEntry) {
-    if queue.back().is_some_and(|b| b.at > entry.at) {
-        insert_timer(queue, entry);
-    } else {
-        queue.push_back(entry);
-    }
-}
-
-/// [`queue_timer`] for a timer earlier than the last one queued: only a
-/// clock that went back (processing time) gets here, so it is out of
-/// line, and the common append inlines into its callers.
-#[cold]
-#[inline(never)]
-fn insert_timer(queue: &mut VecDeque<TimerEntry>, entry: TimerEntry) {
-    let i = queue.partition_point(|e| e.at <= entry.at);
-    queue.insert(i, entry);
 }
 
 /// How many idle key states are kept for reuse: enough to absorb churn,
@@ -409,7 +379,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             free_slots: Vec::new(),
             recycled: Vec::new(),
             reorder: VecDeque::new(),
-            timer_queues: Vec::new(),
+            timers: TimerQueues::default(),
             watermark: i64::MIN,
             visit: 0,
             touched: Vec::new(),
@@ -435,7 +405,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             state.runs.push(Runs::new());
         }
         self.patterns.push(PatternSlot { nfa, options, active: true });
-        self.timer_queues.push(VecDeque::new());
+        self.timers.add_pattern();
         self.emitted.push(PatternCounters::default());
         PatternId(u32::try_from(self.patterns.len() - 1).unwrap_or(u32::MAX))
     }
@@ -542,11 +512,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             + self.keys.iter().flatten().map(|s| per_key(s)).sum::<usize>()
             + self.recycled.iter().map(|s| per_key(s)).sum::<usize>()
             + self.reorder.capacity() * std::mem::size_of::<(i64, K, E)>()
-            + self
-                .timer_queues
-                .iter()
-                .map(|q| q.capacity() * std::mem::size_of::<TimerEntry>())
-                .sum::<usize>()
+            + self.timers.memory_usage()
     }
 
     /// Pushes one event.
@@ -781,9 +747,17 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         to: i64,
         handler: &mut H,
     ) -> Result<(), SkipError> {
-        for p in 0..self.timer_queues.len() {
-            self.fire_queue(p, to, handler)?;
+        if !self.timers.any_due(to) {
+            return Ok(());
         }
+        for p in 0..self.timers.len() {
+            if self.timers.due(p, to) {
+                self.fire_queue(p, to, handler)?;
+            }
+        }
+        // Only after every queue went through: a failure leaves the bound
+        // lower than it need be, which costs a look, never a missed timer.
+        self.timers.refresh_next_due();
         Ok(())
     }
 
@@ -794,11 +768,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         to: i64,
         handler: &mut H,
     ) -> Result<(), SkipError> {
-        while let Some(&entry) = self.timer_queues[p].front() {
-            if entry.at > to {
-                break;
-            }
-            self.timer_queues[p].pop_front();
+        while let Some(entry) = self.timers.pop_due(p, to) {
             let slot = entry.slot;
             let Some(state) = self.keys.get(slot).and_then(|s| s.as_ref())
             else {
@@ -943,7 +913,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         for t in state.unqueued.drain(..) {
             let entry =
                 TimerEntry { at: t.at, slot, generation: state.generation };
-            queue_timer(&mut self.timer_queues[t.pattern as usize], entry);
+            self.timers.push(t.pattern as usize, entry);
         }
         self.keys[slot] = Some(state);
         slot
@@ -1108,8 +1078,8 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     // A repeat of a timer already queued (a second event
                     // at the same time in this visit) would only cost a
                     // visit that changes nothing: no need to look.
-                    Some(slot) => queue_timer(
-                        &mut self.timer_queues[i],
+                    Some(slot) => self.timers.push(
+                        i,
                         TimerEntry { at, slot, generation: state.generation },
                     ),
                     None => state.add_timer(i, at),

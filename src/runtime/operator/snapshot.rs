@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Counters, KeyState, KeyedOperator, PatternCounters, TimeMode, TimerEntry,
+    TimerQueues,
 };
 use crate::nfa::{Holder, Scratch, SharedBuffer};
 
@@ -227,7 +228,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             keys: self.keys.clone(),
             free_slots: self.free_slots.clone(),
             reorder: self.reorder.clone(),
-            timer_queues: self.timer_queues.clone(),
+            timer_queues: self.timers.queues().to_vec(),
         }
     }
 
@@ -256,7 +257,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         self.free_slots = s.free_slots;
         self.recycled.clear();
         self.reorder = s.reorder;
-        self.timer_queues = s.timer_queues;
+        self.timers = TimerQueues::from_queues(s.timer_queues);
         self.next_generation = s.next_generation;
         self.watermark = s.watermark;
         self.visit = s.visit;

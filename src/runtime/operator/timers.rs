@@ -58,7 +58,7 @@ impl TimerQueues {
     }
 
     /// Queues a timer of pattern `p`, in time order.
-    #[inline]
+    #[inline(always)]
     pub(super) fn push(&mut self, p: usize, entry: TimerEntry) {
         let queue = &mut self.queues[p];
         if queue.back().is_some_and(|b| b.at > entry.at) {

@@ -993,7 +993,7 @@ impl Runs {
                 succ.add(nfa, run, false);
                 continue;
             };
-            if nfa.state(run.state).kind == StateKind::Pending {
+            if waits_out_negation(nfa, &run) {
                 // A trailing negation waited out its window: a match.
                 succ.add(nfa, run, true);
                 continue;
@@ -1034,7 +1034,7 @@ impl Runs {
             return false;
         }
         let Some(expiry) = timed_out(nfa, &run, now) else { return false };
-        if nfa.pending && nfa.state(run.state).kind == StateKind::Pending {
+        if waits_out_negation(nfa, &run) {
             return false;
         }
         if timeouts {
@@ -1062,10 +1062,7 @@ impl Runs {
                 first_and_last_expired(nfa, r, now)
             };
             if expired {
-                if i != cut
-                    || (nfa.pending
-                        && nfa.state(r.state).kind == StateKind::Pending)
-                {
+                if i != cut || waits_out_negation(nfa, r) {
                     return Expiry::Mixed;
                 }
                 cut += 1;
@@ -1286,6 +1283,14 @@ fn first_and_last_expired<E>(nfa: &Nfa<E>, run: &Run, now: i64) -> bool {
         && now.wrapping_sub(run.start_ts) >= nfa.window;
     debug_assert_eq!(expired, timed_out(nfa, run, now).is_some());
     expired
+}
+
+/// Whether `run` waits out a trailing `not_followed_by` (so expiring
+/// completes it instead of dropping it). Asked of every expired run, so
+/// automata without such a state answer without looking the state up.
+#[inline]
+fn waits_out_negation<E>(nfa: &Nfa<E>, run: &Run) -> bool {
+    nfa.pending && nfa.state(run.state).kind == StateKind::Pending
 }
 
 /// When `run` has expired at `now`: the moment its window closed.

@@ -233,6 +233,15 @@ impl<K> KeyState<K> {
     }
 }
 
+/// Moves a live partial-match count (a key's, or the operator's) from
+/// `before` to `after` for one pattern's runs. Counting where the runs
+/// change, while they are in cache, spares the end of every visit a walk
+/// over the key's patterns. `live` holds `before`, so nothing wraps.
+#[inline]
+fn recount(live: &mut u64, before: usize, after: usize) {
+    *live = *live - before as u64 + after as u64;
+}
+
 /// The embeddable, push-based keyed CEP operator.
 ///
 /// # Example
@@ -651,12 +660,17 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     self.watermark,
                     &mut self.emitted[i],
                 );
-                result = state.runs[i].flush_held(
+                let runs = &mut state.runs[i];
+                let before = runs.partial_count();
+                result = runs.flush_held(
                     &p.nfa,
                     &mut self.buffer,
                     &mut self.scratch,
                     &mut out,
                 );
+                let after = runs.partial_count();
+                recount(&mut state.live_partial, before, after);
+                recount(&mut self.counters.partial_matches, before, after);
                 state.note(i);
             }
             self.keys[slot] = Some(state);
@@ -809,12 +823,11 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             return Ok(());
         }
         let runs = &mut state.runs[p];
-        let before = runs.partial_count() as u64;
+        let before = runs.partial_count();
         let result = self.advance_pattern(&state.key, runs, p, to, handler);
-        // Advancing time only removes runs.
-        let removed = before.saturating_sub(runs.partial_count() as u64);
-        state.live_partial -= removed;
-        self.counters.partial_matches -= removed;
+        let after = runs.partial_count();
+        recount(&mut state.live_partial, before, after);
+        recount(&mut self.counters.partial_matches, before, after);
         state.note(p);
         state.refresh_expiry();
         result
@@ -932,18 +945,12 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         }
     }
 
-    /// After a visit: updates the counters, then drops an idle key (its
+    /// After a visit: updates the peak count, then drops an idle key (its
     /// state goes to the recycling pool) or stores it, queueing the timers
     /// the visit set. `slot` is `None` for a key not in the table yet.
-    fn settle(&mut self, slot: Option<usize>, mut state: Box<KeyState<K>>) {
-        let live: u64 = state
-            .busy
-            .iter()
-            .map(|i| state.runs[i].partial_count() as u64)
-            .sum();
-        self.counters.partial_matches =
-            self.counters.partial_matches + live - state.live_partial;
-        state.live_partial = live;
+    fn settle(&mut self, slot: Option<usize>, state: Box<KeyState<K>>) {
+        // The live counts are kept up to date where runs change (see
+        // `recount`); only the peak waits for the visit's end.
         self.counters.peak_partial_matches = self
             .counters
             .peak_partial_matches
@@ -973,14 +980,18 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             return Ok(());
         }
         let mut result = Ok(());
-        let KeyState { key, runs, busy, .. } = state;
+        let KeyState { key, runs, busy, live_partial, .. } = state;
         // Patterns that go idle leave `busy`.
         busy.retain(|i| {
             if !self.patterns[i].active || result.is_err() {
                 return true;
             }
             let runs = &mut runs[i];
+            let before = runs.partial_count();
             result = self.advance_pattern(key, runs, i, ts, handler);
+            let after = runs.partial_count();
+            recount(live_partial, before, after);
+            recount(&mut self.counters.partial_matches, before, after);
             !runs.is_idle()
         });
         state.refresh_expiry();
@@ -1049,6 +1060,7 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     &mut self.emitted[i],
                 );
                 let runs = &mut state.runs[i];
+                let before = runs.partial_count();
                 let (nfa, buffer, scratch) =
                     (&p.nfa, &mut self.buffer, &mut self.scratch);
                 let step = if busy {
@@ -1056,6 +1068,9 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                 } else {
                     runs.start(nfa, buffer, scratch, &mut incoming, &mut out)
                 };
+                let after = runs.partial_count();
+                recount(&mut state.live_partial, before, after);
+                recount(&mut self.counters.partial_matches, before, after);
                 state.next_expiry = state.next_expiry.min(runs.next_expiry());
                 state.note(i);
                 match step {

@@ -1,5 +1,6 @@
 //! The keyed runtime's promises: order independence, late data,
-//! timeouts, fan-out, key isolation, state hygiene, pattern replacement.
+//! timeouts, fan-out, key isolation, state hygiene, pattern replacement,
+//! keys split over threads.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use cepflow::handler::{process, select};
 use cepflow::runtime::{
     Handler, KeyedOperator, PatternCounters, PatternId, PatternOptions,
-    Pipeline, TimeMode, Watermarks,
+    Pipeline, ShardedOperator, TimeMode, Watermarks,
 };
 use cepflow::{Match, Pattern, SkipStrategy};
 
@@ -36,7 +37,7 @@ fn a_then_b() -> Pattern<Ev> {
 }
 
 /// Collects everything as (pattern, key, ids) for order-free comparison.
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct Collect {
     matches: Vec<(usize, u32, Vec<u32>)>,
     timeouts: Vec<(usize, u32, Vec<u32>, i64)>,
@@ -462,4 +463,100 @@ fn pipeline_select_process_side_outputs_and_late_data() {
         .collect();
     assert_eq!(per_pattern, vec![(1, 0), (1, 1)]);
     assert_eq!(report.counters().matches, 2);
+}
+
+/// [`run`] on a [`ShardedOperator`] with `shards` shards; the shards'
+/// output put together.
+fn run_sharded(
+    patterns: &[(Pattern<Ev>, bool)],
+    events: &[Ev],
+    out_of_orderness: i64,
+    shards: usize,
+) -> Collect {
+    let mut op = ShardedOperator::new(
+        shards,
+        || {
+            let mut op = KeyedOperator::new(TimeMode::EventTime);
+            for (p, timeouts) in patterns {
+                op.add_pattern(p, PatternOptions { timeouts: *timeouts });
+            }
+            op
+        },
+        |_| Collect::default(),
+    );
+    let mut max_ts = i64::MIN;
+    for e in events {
+        max_ts = max_ts.max(e.ts);
+        let wm = max_ts - out_of_orderness - 1;
+        op.push_and_advance(e.key, e.clone(), e.ts, wm).unwrap();
+    }
+    let mut all = Collect::default();
+    for shard in op.finish().unwrap() {
+        let c = shard.handler;
+        all.matches.extend(c.matches);
+        all.timeouts.extend(c.timeouts);
+        all.late.extend(c.late);
+    }
+    all.sorted()
+}
+
+#[test]
+fn a_sharded_operator_gives_what_one_operator_gives() {
+    let [p1, p2, p3] = three_patterns();
+    let patterns = [(p1, true), (p2, true), (p3, false)];
+    let mut seen = [0; 3];
+    for seed in 1..13 {
+        // Disorder beyond the bound gives late events too.
+        let mut events = stream(300, seed);
+        for i in (0..events.len()).step_by(7).skip(1) {
+            events.swap(i, i - 3);
+        }
+        for out_of_orderness in [0, 4] {
+            let one = run(&patterns, &events, out_of_orderness);
+            for shards in [1, 2, 3] {
+                let split =
+                    run_sharded(&patterns, &events, out_of_orderness, shards);
+                assert_eq!(split.matches, one.matches, "seed {seed}");
+                assert_eq!(split.timeouts, one.timeouts, "seed {seed}");
+                assert_eq!(split.late, one.late, "seed {seed}");
+            }
+            seen[0] += one.matches.len();
+            seen[1] += one.timeouts.len();
+            seen[2] += one.late.len();
+        }
+    }
+    assert!(seen.iter().all(|&n| n > 0), "matches, timeouts, late: {seen:?}");
+}
+
+#[test]
+fn a_sharded_operator_hands_back_a_shards_skip_error() {
+    let p = Pattern::begin("a")
+        .when(|e: &Ev| e.kind == 'a')
+        .optional()
+        .followed_by("b")
+        .when(|e: &Ev| e.kind == 'b')
+        .skip(SkipStrategy::skip_to_first("a").throw_on_miss())
+        .build()
+        .unwrap();
+    let events: Vec<Ev> =
+        (0..5000).map(|i| ev(i % 5, 'b', i64::from(i), i)).collect();
+    let mut op = ShardedOperator::new(
+        2,
+        || {
+            let mut op = KeyedOperator::new(TimeMode::EventTime);
+            op.add_pattern(&p, PatternOptions::default());
+            op
+        },
+        |_| Collect::default(),
+    );
+    // A shard stops at its first match; pushing on may or may not notice
+    // before the end.
+    for e in &events {
+        if op.push_and_advance(e.key, e.clone(), e.ts, e.ts - 1).is_err() {
+            break;
+        }
+    }
+    let err = op.finish().expect_err("a match without an `a` throws");
+    assert_eq!(err.shards.len(), 2);
+    assert!(!err.to_string().is_empty());
 }

@@ -23,15 +23,19 @@
 //!   [`KeyedOperator::restore`] puts it into an operator with the same
 //!   patterns, checking it first, and the operator continues as if never
 //!   stopped.
+//! * **Threads.** [`ShardedOperator`] splits the keys over worker
+//!   threads, one operator each, fed in batches from the caller's thread.
 //! * **Hygiene.** A key with no partial matches and no buffered events is
 //!   dropped; its state is recycled for the next new key. An event that
 //!   starts nothing on such a key never materialises it.
 
 mod operator;
 mod pipeline;
+mod sharded;
 
 pub use operator::{
     Counters, Handler, KeyedOperator, OperatorSnapshot, PatternCounters,
     PatternId, PatternOptions, RestoreError, TimeMode,
 };
 pub use pipeline::{Keyed, Pipeline, Report, Timed, Watermarks};
+pub use sharded::{Finished, ShardError, ShardedOperator, Stopped};

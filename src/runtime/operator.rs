@@ -135,7 +135,40 @@ pub struct PatternCounters {
     pub partial_matches: u64,
 }
 
+impl Counters {
+    /// Both counts added, field by field (peaks too: the sum of the
+    /// peaks of operators that ran side by side bounds the peak of their
+    /// total from above). Saturating.
+    pub fn added(&self, other: &Counters) -> Counters {
+        Counters {
+            events_in: self.events_in.saturating_add(other.events_in),
+            late: self.late.saturating_add(other.late),
+            matches: self.matches.saturating_add(other.matches),
+            timeouts: self.timeouts.saturating_add(other.timeouts),
+            partial_matches: self
+                .partial_matches
+                .saturating_add(other.partial_matches),
+            peak_partial_matches: self
+                .peak_partial_matches
+                .saturating_add(other.peak_partial_matches),
+            keys: self.keys.saturating_add(other.keys),
+            buffered: self.buffered.saturating_add(other.buffered),
+        }
+    }
+}
+
 impl PatternCounters {
+    /// Both counts added, field by field. Saturating.
+    pub fn added(&self, other: &PatternCounters) -> PatternCounters {
+        PatternCounters {
+            matches: self.matches.saturating_add(other.matches),
+            timeouts: self.timeouts.saturating_add(other.timeouts),
+            partial_matches: self
+                .partial_matches
+                .saturating_add(other.partial_matches),
+        }
+    }
+
     /// `self` with `other`'s matches and timeouts added; the partial
     /// matches stay `self`'s. Saturating: a restored snapshot may hold
     /// any counts.
@@ -475,6 +508,11 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
     /// The current watermark (`i64::MIN` before the first).
     pub fn watermark(&self) -> i64 {
         self.watermark
+    }
+
+    /// Event time or processing time.
+    pub fn mode(&self) -> TimeMode {
+        self.mode
     }
 
     /// The counters.

@@ -371,8 +371,58 @@ fn check_prints_the_nfa_and_bench_reports_throughput() {
         serde_json::from_str(text.lines().last().unwrap()).expect(&text);
     assert_eq!(v["matches"], 1);
     assert_eq!(v["events"], 2);
+    assert_eq!(v["threads"], 1);
     assert_eq!(v["pattern_matches"], serde_json::json!({"p": 1}));
     let _ = Path::new(".");
+}
+
+/// `bench --threads` splits the keys over threads and counts the same.
+#[test]
+fn bench_on_threads_counts_what_one_thread_counts() {
+    let spec = r#"{"key":"user","time":{"field":"ts"},"patterns":[
+      {"name":"p","within_ms":5,"timeouts":true,
+       "stages":[{"name":"a","where":"x == 1"},
+                 {"name":"b","connect":"followed_by","where":"x == 2"}]}]}"#;
+    let spec = write_temp("bench_threads.json", spec);
+    // Users 0..40, each: x=1 then x=2 (a match), then a lone x=1 whose
+    // window runs out at the end.
+    let events: String = (0..40)
+        .flat_map(|u| {
+            (0..3).map(move |i| {
+                let x = [1, 2, 1][i];
+                format!("{{\"user\":{u},\"x\":{x},\"ts\":{}}}\n", u * 3 + i)
+            })
+        })
+        .collect();
+    let events = write_temp("bench_threads.jsonl", &events);
+    let run = |threads: &str| {
+        let out = cepflow(
+            &[
+                "bench",
+                "--spec",
+                spec.to_str().unwrap(),
+                "--events",
+                events.to_str().unwrap(),
+                "--threads",
+                threads,
+                "--repeat",
+                "1",
+            ],
+            "",
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        let v: serde_json::Value =
+            serde_json::from_str(text.lines().last().unwrap()).expect(&text);
+        v
+    };
+    let (one, three) = (run("1"), run("3"));
+    assert_eq!(three["threads"], 3);
+    for field in ["events", "matches", "timeouts", "late", "pattern_matches"] {
+        assert_eq!(one[field], three[field], "{field}");
+    }
+    assert_eq!(one["matches"], 40);
+    assert_eq!(one["timeouts"], 40);
 }
 
 /// With several patterns, the summary says how often each one fired.

@@ -20,7 +20,7 @@ use crate::pattern::{
 use crate::util::ids::StageId;
 
 /// A loaded spec: key and time extraction and the compiled patterns.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CompiledSpec {
     pub(crate) key: Option<FieldPath>,
     pub(crate) time: Option<(FieldPath, i64)>,

@@ -15,4 +15,6 @@ mod run;
 pub use error::{EventError, SpecError};
 pub use event::{parse_timestamp, FieldPath, JsonEvent};
 pub use load::{compile_file, load, CompiledPattern, CompiledSpec};
-pub use run::{PatternSummary, Prepared, RunError, SpecRunner, Summary};
+pub use run::{
+    count_sharded, PatternSummary, Prepared, RunError, SpecRunner, Summary,
+};

@@ -3,7 +3,6 @@
 use std::hash::BuildHasher;
 use std::io::{self, Write};
 use std::ops::Range;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use hashbrown::{DefaultHashBuilder, HashMap, HashSet};
@@ -14,7 +13,7 @@ use super::load::CompiledSpec;
 use crate::nfa::{Match, SkipError};
 use crate::runtime::{
     Counters, Handler, KeyedOperator, PatternCounters, PatternId,
-    PatternOptions, TimeMode,
+    PatternOptions, ShardedOperator, TimeMode,
 };
 
 /// What a run counted, for the summary on standard error.
@@ -84,11 +83,11 @@ struct Key {
 
 /// A key's text. Short keys are kept inline (no allocation per event,
 /// and comparing them reads no other memory); longer ones share one
-/// allocation per key.
+/// allocation per key (an `Arc`, so that keys can go to other threads).
 #[derive(Clone, Debug)]
 enum KeyText {
     Inline { len: u8, bytes: [u8; INLINE_KEY] },
-    Shared(Rc<[u8]>),
+    Shared(Arc<[u8]>),
 }
 
 /// The longest key kept inline (the text is then 24 bytes).
@@ -571,8 +570,7 @@ impl<W: Write> SpecRunner<W> {
                 // The event goes in against the watermark before it; then
                 // the watermark moves on.
                 self.max_ts = self.max_ts.max(ts);
-                let watermark =
-                    self.max_ts.saturating_sub(*ooo).saturating_sub(1);
+                let watermark = watermark_after(self.max_ts, *ooo);
                 self.op.push_and_advance(
                     p.key,
                     p.event,
@@ -631,6 +629,94 @@ impl<W: Write> SpecRunner<W> {
             .collect();
         Summary { counters: self.op.counters(), patterns, ..self.summary }
     }
+}
+
+/// The watermark once the largest timestamp seen is `max_ts`: Flink's
+/// bounded out-of-orderness, `max_ts - out_of_orderness - 1`.
+fn watermark_after(max_ts: i64, out_of_orderness: i64) -> i64 {
+    max_ts.saturating_sub(out_of_orderness).saturating_sub(1)
+}
+
+/// A handler that keeps nothing: the operator counts what it emits.
+struct Discard;
+
+impl Handler<JsonEvent, Key> for Discard {
+    fn on_match(
+        &mut self,
+        _: PatternId,
+        _: &Key,
+        _: &Match<'_, JsonEvent>,
+        _: i64,
+    ) {
+    }
+}
+
+/// Counts what `spec` finds in `events`, as [`SpecRunner::counting`]
+/// does, with the keys split over `threads` worker threads
+/// ([`ShardedOperator`]). The counters are added over the shards, so
+/// the peak of live partial matches is the sum of the shards' peaks (an
+/// upper bound of one operator's). A spec in processing time (no `time`
+/// section) cannot be split: it runs on the caller's thread.
+///
+/// # Errors
+///
+/// [`RunError::Skip`] from a skip strategy with throw-on-miss.
+pub fn count_sharded(
+    spec: CompiledSpec,
+    events: Vec<Prepared>,
+    threads: usize,
+) -> Result<Summary, RunError> {
+    let Some((_, out_of_orderness)) = spec.time.clone() else {
+        let mut runner = SpecRunner::counting(spec);
+        for p in events {
+            runner.push_prepared(p)?;
+        }
+        return Ok(runner.finish(false)?.0);
+    };
+    let mut op = ShardedOperator::new(
+        threads,
+        || {
+            let mut op = KeyedOperator::new(TimeMode::EventTime);
+            for p in &spec.patterns {
+                op.add_pattern(
+                    &p.pattern,
+                    PatternOptions { timeouts: p.timeouts },
+                );
+            }
+            op
+        },
+        |_| Discard,
+    );
+    let mut max_ts = i64::MIN;
+    for p in events {
+        // Prepared in event time: `prepare` refused lines without a time.
+        let Some(ts) = p.timestamp else { continue };
+        max_ts = max_ts.max(ts);
+        let watermark = watermark_after(max_ts, out_of_orderness);
+        if op.push_and_advance(p.key, p.event, ts, watermark).is_err() {
+            break; // a shard stopped: finish() says why
+        }
+    }
+    let shards = op.finish().map_err(|e| RunError::Skip(e.error))?;
+    let mut counters = Counters::default();
+    let mut patterns: Vec<PatternSummary> = spec
+        .patterns
+        .iter()
+        .map(|p| PatternSummary {
+            name: p.name.clone(),
+            counters: PatternCounters::default(),
+        })
+        .collect();
+    for shard in &shards {
+        let op = &shard.operator;
+        counters = counters.added(&op.counters());
+        for (summary, id) in patterns.iter_mut().zip(op.pattern_ids()) {
+            let c = op.pattern_counters(id).unwrap_or_default();
+            summary.counters = summary.counters.added(&c);
+        }
+    }
+    let lines = counters.events_in;
+    Ok(Summary { lines, invalid: 0, counters, patterns })
 }
 
 #[cfg(test)]

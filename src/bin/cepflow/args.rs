@@ -70,4 +70,10 @@ pub struct BenchArgs {
     /// Timed repetitions (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    /// Worker threads: above 1, the keys are split over that many
+    /// operators on threads of their own, fed from the main thread (event
+    /// time only; the peak of live partial matches is then the sum of the
+    /// workers' peaks).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
 }

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use cepflow::spec::{Prepared, RunError, SpecRunner, Summary};
+use cepflow::spec::{
+    count_sharded, CompiledSpec, Prepared, RunError, SpecRunner, Summary,
+};
 
 use crate::args::BenchArgs;
 
@@ -31,6 +33,9 @@ pub fn bench(a: &BenchArgs) -> ExitCode {
             Ok(s) => s,
             Err(code) => return code,
         };
+        // The runner reads the events; with threads, a copy of the spec
+        // runs them.
+        let sharded = (a.threads > 1).then(|| spec.clone());
         let mut runner = SpecRunner::counting(spec);
         let mut prepared = Vec::new();
         // Read as `cepflow run` reads: events share the text of their
@@ -53,7 +58,11 @@ pub fn bench(a: &BenchArgs) -> ExitCode {
         let Ok(()) = read;
         let n = prepared.len();
         let start = Instant::now();
-        let summary = match timed(runner, prepared) {
+        let result = match sharded {
+            Some(spec) => timed_sharded(spec, prepared, a.threads),
+            None => timed(runner, prepared),
+        };
+        let summary = match result {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("cepflow: {e}");
@@ -80,7 +89,8 @@ pub fn bench(a: &BenchArgs) -> ExitCode {
         .collect::<Vec<_>>()
         .join(",");
     println!(
-        "{{\"events\":{n},\"seconds\":{median:.4},\"events_per_sec\":{:.0},\"matches\":{},\"timeouts\":{},\"late\":{},\"peak_partial_matches\":{},\"peak_rss_mb\":{:.1},\"pattern_matches\":{{{patterns}}}}}",
+        "{{\"events\":{n},\"threads\":{},\"seconds\":{median:.4},\"events_per_sec\":{:.0},\"matches\":{},\"timeouts\":{},\"late\":{},\"peak_partial_matches\":{},\"peak_rss_mb\":{:.1},\"pattern_matches\":{{{patterns}}}}}",
+        a.threads.max(1),
         n as f64 / median,
         c.matches,
         c.timeouts,
@@ -116,4 +126,14 @@ fn peak_rss_mb() -> f64 {
             v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// [`timed`] with the keys split over `threads` worker threads.
+#[inline(never)]
+fn timed_sharded(
+    spec: CompiledSpec,
+    prepared: Vec<Prepared>,
+    threads: usize,
+) -> Result<Summary, RunError> {
+    count_sharded(spec, prepared, threads)
 }

@@ -5,7 +5,8 @@
 //!   `SharedBuffer` for all keys (as the operator keeps them), time
 //!   advanced before each event (the single-partition API).
 //! * `operator/*`: the keyed operator in event time, with a watermark
-//!   after every event (Flink's setting in `shared/bench/flink`).
+//!   after every event (Flink's setting in `shared/bench/flink`);
+//!   `*_2_shards`: the same on a `ShardedOperator` of two threads.
 //!
 //! Events are generated and parsed before timing. `CEPFLOW_BENCH_EVENTS`
 //! sets the count (default 1,000,000). With the full count, the match
@@ -24,7 +25,9 @@ use std::hash::Hash;
 use hashbrown::HashMap;
 
 use cepflow::nfa::{Incoming, Output, Runs, Scratch};
-use cepflow::runtime::{Handler, KeyedOperator, PatternId, TimeMode};
+use cepflow::runtime::{
+    Handler, KeyedOperator, PatternId, ShardedOperator, TimeMode,
+};
 use cepflow::{Match, Pattern, SharedBuffer};
 use criterion::{
     criterion_group, criterion_main, BatchSize, Criterion, Throughput,
@@ -84,6 +87,33 @@ fn run_operator<E, K: Hash + Eq + Clone>(
     ts: impl Fn(&E) -> i64,
 ) -> u64 {
     drive_operator(patterns, events, key, ts).counters().matches
+}
+
+/// [`run_operator`] on a [`ShardedOperator`] with `shards` threads.
+fn run_sharded<E: Send + 'static, K: Hash + Eq + Clone + Send + 'static>(
+    patterns: &[Pattern<E>],
+    shards: usize,
+    events: Vec<E>,
+    key: impl Fn(&E) -> K,
+    ts: impl Fn(&E) -> i64,
+) -> u64 {
+    let mut op = ShardedOperator::new(
+        shards,
+        || {
+            let mut op = KeyedOperator::new(TimeMode::EventTime);
+            for p in patterns {
+                op.add_pattern(p, Default::default());
+            }
+            op
+        },
+        |_| Count::default(),
+    );
+    for e in events {
+        let t = ts(&e);
+        op.push_and_advance(key(&e), e, t, t - 1).expect("no throw");
+    }
+    let shards = op.finish().expect("no throw");
+    shards.iter().map(|s| s.handler.0).sum()
 }
 
 /// [`run_operator`]'s run, handing back the operator.
@@ -174,6 +204,13 @@ fn benches(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    g.bench_function("W4_fan_out_10_2_shards", |b| {
+        b.iter_batched(
+            || logins.clone(),
+            |evs| run_sharded(&w4, 2, evs, |e| e.user, |e| e.ts),
+            BatchSize::LargeInput,
+        )
+    });
     g.finish();
 }
 
@@ -188,6 +225,14 @@ fn check_counts(_: &mut Criterion) {
     let w1 = typed::brute_force();
     assert_eq!(run_nfa(&w1, logins.clone(), |e| e.user, |e| e.ts), 13_855);
     // W4 pattern by pattern (workloads.md), which add up to 408,242.
+    let sharded = run_sharded(
+        &typed::w4_patterns(),
+        2,
+        logins.clone(),
+        |e| e.user,
+        |e| e.ts,
+    );
+    assert_eq!(sharded, 408_242);
     let w4 =
         drive_operator(&typed::w4_patterns(), logins, |e| e.user, |e| e.ts);
     let per_pattern: Vec<u64> = w4

@@ -69,6 +69,8 @@
 //!   runs, read its counters in total and per pattern
 //!   ([`runtime::PatternCounters`]), and snapshot all its keyed state
 //!   ([`runtime::OperatorSnapshot`], serde) to restore after a restart.
+//! * [`runtime::ShardedOperator`]: the same operator with its keys split
+//!   over worker threads, giving exactly what one operator gives.
 //! * [`Partition`]: one pattern over one partition, Flink's `NFA` in the
 //!   small.
 //! * [`spec`]: the JSON spec and expression language, and the runner

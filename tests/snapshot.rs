@@ -1,13 +1,14 @@
 //! Operator snapshots: a run stopped at any point, snapshotted through
 //! JSON and restored into a fresh operator gives exactly the output (in
 //! order) and counters of the run that never stopped; a snapshot that does
-//! not fit or is damaged is refused, never a panic.
+//! not fit or is damaged is refused, never a panic. The same for a
+//! sharded operator, whose output is compared without its order.
 
 use std::cell::Cell;
 
 use cepflow::runtime::{
     Handler, KeyedOperator, OperatorSnapshot, PatternId, PatternOptions,
-    RestoreError, TimeMode,
+    RestoreError, ShardedOperator, ShardedSnapshot, TimeMode,
 };
 use cepflow::{Match, Pattern, SkipStrategy, WithinType};
 use proptest::prelude::*;
@@ -584,4 +585,159 @@ fn any_pattern_resumes_exactly() {
     });
     // Most restores carry partial matches over (not a vacuous property).
     assert!(holding.get() > 200, "{holding:?}");
+}
+
+/// A handler for a sharded run that is snapshotted and then abandoned:
+/// it records into a log shared with the test until told to stop (the
+/// abandoned shards still finish their input when dropped).
+struct Shared {
+    log: std::sync::Arc<std::sync::Mutex<Record>>,
+    stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    mine: Record,
+}
+
+impl Shared {
+    fn keep(&mut self) {
+        if !self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            self.log.lock().unwrap().0.append(&mut self.mine.0);
+        }
+        self.mine.0.clear();
+    }
+}
+
+impl Handler<Ev, u8> for Shared {
+    fn on_match(&mut self, p: PatternId, k: &u8, m: &Match<'_, Ev>, t: i64) {
+        self.mine.on_match(p, k, m, t);
+        self.keep();
+    }
+    fn on_timeout(&mut self, p: PatternId, k: &u8, m: &Match<'_, Ev>, t: i64) {
+        self.mine.on_timeout(p, k, m, t);
+        self.keep();
+    }
+    fn on_late(&mut self, k: &u8, e: Ev, t: i64) {
+        self.mine.on_late(k, e, t);
+        self.keep();
+    }
+}
+
+fn apply_sharded(
+    op: &mut ShardedOperator<Ev, u8, impl Handler<Ev, u8> + Send + 'static>,
+    step: &Step,
+) {
+    match step {
+        Step::Push(e) => op.push(e.key, e.clone(), e.ts).unwrap(),
+        Step::Advance(to) => op.advance_to(*to).unwrap(),
+    }
+}
+
+/// A sharded run snapshotted at `split` (through JSON) and restored into
+/// new shards gives, in all, what one operator gives for the whole run.
+fn check_sharded_resume(steps: &[Step], split: usize, shards: usize) {
+    let split = split % (steps.len() + 1);
+    let mut whole = operator(TimeMode::EventTime);
+    let mut expected = Record::default();
+    for s in steps {
+        apply(&mut whole, s, &mut expected);
+    }
+    whole.finish(&mut expected).unwrap();
+    expected.0.sort();
+
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Record::default()));
+    let stopped =
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut first = ShardedOperator::new(
+        shards,
+        || operator(TimeMode::EventTime),
+        |_| Shared {
+            log: log.clone(),
+            stopped: stopped.clone(),
+            mine: Record::default(),
+        },
+    );
+    for s in &steps[..split] {
+        apply_sharded(&mut first, s);
+    }
+    let snapshot = first.snapshot().unwrap();
+    // Everything pushed before the snapshot is in it, and in the log.
+    stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+    drop(first);
+    let text = serde_json::to_string(&snapshot).unwrap();
+    let snapshot: ShardedSnapshot<Ev, u8> =
+        serde_json::from_str(&text).unwrap();
+    assert_eq!(snapshot.shards().len(), shards);
+
+    let mut resumed = ShardedOperator::restore(
+        snapshot,
+        || operator(TimeMode::EventTime),
+        |_| Record::default(),
+    )
+    .unwrap();
+    for s in &steps[split..] {
+        apply_sharded(&mut resumed, s);
+    }
+    let mut got = std::mem::take(&mut *log.lock().unwrap());
+    for shard in resumed.finish().unwrap() {
+        got.0.extend(shard.handler.0);
+    }
+    got.0.sort();
+    assert_eq!(got, expected);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(60))]
+
+    #[test]
+    fn sharded_runs_resume_exactly(
+        steps in steps(),
+        split in 0usize..200,
+        shards in 1usize..4,
+    ) {
+        check_sharded_resume(&steps, split, shards);
+    }
+}
+
+#[test]
+fn a_sharded_snapshot_must_be_whole() {
+    let mut op = ShardedOperator::new(
+        2,
+        || operator(TimeMode::EventTime),
+        |_| Record::default(),
+    );
+    for (id, key) in [0u8, 1, 2, 0].into_iter().enumerate() {
+        let ev = Ev { key, kind: A, ts: id as i64, id: id as u32 };
+        op.push_and_advance(key, ev, id as i64, id as i64 - 1).unwrap();
+    }
+    let good = serde_json::to_value(op.snapshot().unwrap()).unwrap();
+    drop(op);
+    let restore = |v: &Value| {
+        let s: ShardedSnapshot<Ev, u8> =
+            serde_json::from_value(v.clone()).unwrap();
+        ShardedOperator::restore(
+            s,
+            || operator(TimeMode::EventTime),
+            |_| Record::default(),
+        )
+        .map(|_| ())
+    };
+    assert!(restore(&good).is_ok());
+    // No shard at all.
+    let mut none = good.clone();
+    none["shards"] = Value::Array(vec![]);
+    assert!(matches!(restore(&none), Err(RestoreError::Corrupt { .. })));
+    // A shard at another watermark.
+    let mut late = good.clone();
+    late["watermark"] = Value::from(1000);
+    let err = restore(&late).unwrap_err();
+    assert!(err.to_string().contains("watermark"), "{err}");
+    // One shard's state twice: its keys are in two shards.
+    let mut twice = good.clone();
+    let shards = twice["shards"].as_array().unwrap().clone();
+    let busy = shards
+        .iter()
+        .find(|s| s["keys"].as_array().unwrap().iter().any(|k| !k.is_null()))
+        .unwrap()
+        .clone();
+    twice["shards"] = Value::Array(vec![busy.clone(), busy]);
+    let err = restore(&twice).unwrap_err();
+    assert!(err.to_string().contains("key of another"), "{err}");
 }

@@ -38,4 +38,6 @@ pub use operator::{
     PatternId, PatternOptions, RestoreError, TimeMode,
 };
 pub use pipeline::{Keyed, Pipeline, Report, Timed, Watermarks};
-pub use sharded::{Finished, ShardError, ShardedOperator, Stopped};
+pub use sharded::{
+    Finished, ShardError, ShardedOperator, ShardedSnapshot, Stopped,
+};

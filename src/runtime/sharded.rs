@@ -15,12 +15,22 @@
 //! does. Each shard then emits exactly what one operator emits for its
 //! keys; only the order of the output across shards differs, and the
 //! counters' peaks are per shard.
+//!
+//! A snapshot is every shard's [`OperatorSnapshot`], taken in order with
+//! the events (each shard has processed exactly what was pushed before
+//! it). Restoring keeps every key that holds state in the shard that
+//! holds it; keys that hold nothing go wherever their hash sends them.
 
 use std::hash::{BuildHasher, Hash};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use super::operator::{Handler, KeyedOperator, TimeMode};
+use hashbrown::HashMap;
+use serde::{Deserialize, Serialize};
+
+use super::operator::{
+    Handler, KeyedOperator, OperatorSnapshot, RestoreError, TimeMode,
+};
 use crate::nfa::SkipError;
 
 /// Events per batch handed to a shard: large enough that the hand-over
@@ -36,7 +46,13 @@ enum Item<E, K> {
     Event { key: K, event: E, timestamp: i64 },
     /// The watermark moved on.
     Advance(i64),
+    /// Something to do with the shard's operator at this point of its
+    /// input (a snapshot).
+    Call(Call<E, K>),
 }
+
+/// A look at a shard's operator, run on its thread.
+type Call<E, K> = Box<dyn FnOnce(&KeyedOperator<E, K>) + Send>;
 
 /// A shard's worker: the batch being filled, its queue, the queue empty
 /// batches come back on, and its thread.
@@ -102,6 +118,36 @@ pub struct ShardedOperator<E, K, H> {
     shards: Vec<Shard<E, K, H>>,
     hasher: hashbrown::DefaultHashBuilder,
     watermark: i64,
+    /// Keys restored into a shard their hash may not pick: they stay
+    /// there. Empty unless restored.
+    pinned: HashMap<K, usize>,
+}
+
+/// A [`ShardedOperator`]'s state: each shard's [`OperatorSnapshot`], to
+/// serialise with serde and give to [`ShardedOperator::restore`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(
+    bound(
+        serialize = "E: Serialize, K: Serialize",
+        deserialize = "E: Deserialize<'de>, K: Deserialize<'de>"
+    ),
+    deny_unknown_fields
+)]
+pub struct ShardedSnapshot<E, K> {
+    watermark: i64,
+    shards: Vec<OperatorSnapshot<E, K>>,
+}
+
+impl<E, K> ShardedSnapshot<E, K> {
+    /// The watermark when the snapshot was taken.
+    pub fn watermark(&self) -> i64 {
+        self.watermark
+    }
+
+    /// Each shard's snapshot, in shard order.
+    pub fn shards(&self) -> &[OperatorSnapshot<E, K>] {
+        &self.shards
+    }
 }
 
 impl<E, K, H> std::fmt::Debug for ShardedOperator<E, K, H> {
@@ -130,11 +176,71 @@ where
     pub fn new(
         shards: usize,
         mut operator: impl FnMut() -> KeyedOperator<E, K>,
-        mut handler: impl FnMut(usize) -> H,
+        handler: impl FnMut(usize) -> H,
     ) -> Self {
-        let shards = (0..shards.max(1))
-            .map(|i| {
-                let op = operator();
+        let operators = (0..shards.max(1)).map(|_| operator()).collect();
+        Self::start(operators, handler, i64::MIN, HashMap::new())
+    }
+
+    /// A sharded operator that goes on from `snapshot`
+    /// ([`snapshot`](Self::snapshot)), with as many shards as it has, each
+    /// made by `operator` (the same patterns as when it was taken) and
+    /// given the handler `handler(shard)`.
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError`] when a shard's snapshot does not fit its operator
+    /// ([`KeyedOperator::restore`]), or the shards disagree (a key in two
+    /// shards, different watermarks, no shard at all).
+    ///
+    /// # Panics
+    ///
+    /// As [`new`](Self::new).
+    pub fn restore(
+        snapshot: ShardedSnapshot<E, K>,
+        mut operator: impl FnMut() -> KeyedOperator<E, K>,
+        handler: impl FnMut(usize) -> H,
+    ) -> Result<Self, RestoreError> {
+        if snapshot.shards.is_empty() {
+            return Err(RestoreError::Corrupt { reason: "no shard".into() });
+        }
+        let mut pinned = HashMap::new();
+        let mut operators = Vec::with_capacity(snapshot.shards.len());
+        for (i, shard) in snapshot.shards.into_iter().enumerate() {
+            if shard.watermark() != snapshot.watermark {
+                return Err(RestoreError::Corrupt {
+                    reason: format!(
+                        "shard {i} is at watermark {}, the snapshot at {}",
+                        shard.watermark(),
+                        snapshot.watermark
+                    ),
+                });
+            }
+            for key in shard.held_keys() {
+                if *pinned.entry(key.clone()).or_insert(i) != i {
+                    return Err(RestoreError::Corrupt {
+                        reason: format!("shard {i} holds a key of another"),
+                    });
+                }
+            }
+            let mut op = operator();
+            op.restore(shard).map_err(|e| in_shard(i, e))?;
+            operators.push(op);
+        }
+        Ok(Self::start(operators, handler, snapshot.watermark, pinned))
+    }
+
+    /// Starts a thread per operator.
+    fn start(
+        operators: Vec<KeyedOperator<E, K>>,
+        mut handler: impl FnMut(usize) -> H,
+        watermark: i64,
+        pinned: HashMap<K, usize>,
+    ) -> Self {
+        let shards = operators
+            .into_iter()
+            .enumerate()
+            .map(|(i, op)| {
                 assert!(
                     op.mode() == TimeMode::EventTime,
                     "a sharded operator runs in event time"
@@ -145,8 +251,38 @@ where
         Self {
             shards,
             hasher: hashbrown::DefaultHashBuilder::default(),
-            watermark: i64::MIN,
+            watermark,
+            pinned,
         }
+    }
+
+    /// A snapshot of every shard, taken once each has processed all that
+    /// was pushed so far (the caller waits for the slowest).
+    ///
+    /// # Errors
+    ///
+    /// A shard stopped on a [`SkipError`] ([`finish`](Self::finish)
+    /// tells which).
+    pub fn snapshot(&mut self) -> Result<ShardedSnapshot<E, K>, Stopped>
+    where
+        E: Clone,
+    {
+        let mut replies = Vec::with_capacity(self.shards.len());
+        for s in 0..self.shards.len() {
+            let (reply, answer) = mpsc::channel();
+            self.shards[s].batch.push(Item::Call(Box::new(move |op| {
+                // The caller waits for this answer; if it went, no one
+                // needs the snapshot.
+                let _ = reply.send(op.snapshot());
+            })));
+            self.send(s)?;
+            replies.push(answer);
+        }
+        let shards = replies
+            .into_iter()
+            .map(|answer| answer.recv().map_err(|_| Stopped))
+            .collect::<Result<_, _>>()?;
+        Ok(ShardedSnapshot { watermark: self.watermark, shards })
     }
 
     /// The current watermark.
@@ -259,6 +395,11 @@ where
     }
 
     fn shard_of(&self, key: &K) -> usize {
+        if !self.pinned.is_empty() {
+            if let Some(&s) = self.pinned.get(key) {
+                return s;
+            }
+        }
         let hash = self.hasher.hash_one(key);
         // Multiply-shift: the high bits of the hash pick the shard.
         ((u128::from(hash) * self.shards.len() as u128) >> 64) as usize
@@ -340,6 +481,7 @@ where
                         op.push(key, event, timestamp, h)?;
                     }
                     Item::Advance(to) => op.advance_to(to, h)?,
+                    Item::Call(call) => call(op),
                 }
             }
             // The router may have gone; then the batch is just dropped.
@@ -349,6 +491,20 @@ where
     };
     let result = run(&mut op, &mut handler);
     (op, handler, result)
+}
+
+/// A shard's [`RestoreError`], saying which shard.
+fn in_shard(shard: usize, e: RestoreError) -> RestoreError {
+    match e {
+        RestoreError::Corrupt { reason } => RestoreError::Corrupt {
+            reason: format!("shard {shard}: {reason}"),
+        },
+        RestoreError::Pattern { pattern, reason } => RestoreError::Pattern {
+            pattern,
+            reason: format!("shard {shard}: {reason}"),
+        },
+        other => other,
+    }
 }
 
 /// A shard stopped on an error: [`ShardedOperator::finish`] tells which.

@@ -113,6 +113,13 @@ impl<E, K> OperatorSnapshot<E, K> {
         self.reorder.len()
     }
 
+    /// Every key the snapshot holds state or buffered events for (a key
+    /// may come more than once).
+    pub(crate) fn held_keys(&self) -> impl Iterator<Item = &K> + '_ {
+        let states = self.keys.iter().flatten().map(|k| &k.key);
+        states.chain(self.reorder.iter().map(|(_, k, _)| k))
+    }
+
     /// The operator's counters when the snapshot was taken.
     pub fn counters(&self) -> Counters {
         let mut c = self.counters;

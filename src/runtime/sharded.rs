@@ -355,7 +355,9 @@ where
 
     /// Ends the input: every shard is flushed and finished
     /// ([`KeyedOperator::finish`]); hands back each shard's operator and
-    /// handler, in shard order.
+    /// handler, in shard order. To release the matches a skip strategy
+    /// still holds back, call [`KeyedOperator::flush_held`] on each
+    /// operator with its handler.
     ///
     /// # Errors
     ///

@@ -290,6 +290,11 @@ where
         self.watermark
     }
 
+    /// How many shards (threads) there are.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
     /// Pushes one event of `key` ([`KeyedOperator::push`]) to its shard.
     ///
     /// # Errors

@@ -10,11 +10,11 @@ mod event;
 pub(crate) mod expr;
 mod load;
 pub mod model;
+mod parallel;
 mod run;
 
 pub use error::{EventError, SpecError};
 pub use event::{parse_timestamp, FieldPath, JsonEvent};
 pub use load::{compile_file, load, CompiledPattern, CompiledSpec};
-pub use run::{
-    count_sharded, PatternSummary, Prepared, RunError, SpecRunner, Summary,
-};
+pub use parallel::{count_sharded, ParallelSpecRunner};
+pub use run::{PatternSummary, Prepared, RunError, SpecRunner, Summary};

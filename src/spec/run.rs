@@ -13,7 +13,7 @@ use super::load::CompiledSpec;
 use crate::nfa::{Match, SkipError};
 use crate::runtime::{
     Counters, Handler, KeyedOperator, PatternCounters, PatternId,
-    PatternOptions, ShardedOperator, TimeMode,
+    PatternOptions, TimeMode,
 };
 
 /// What a run counted, for the summary on standard error.
@@ -76,7 +76,7 @@ impl From<SkipError> for RunError {
 /// as the operator's own hasher is, so keys from the input cannot be
 /// chosen to collide.
 #[derive(Clone, Debug)]
-struct Key {
+pub(super) struct Key {
     hash: u64,
     text: KeyText,
 }
@@ -155,13 +155,27 @@ impl PartialEq for Key {
 impl Eq for Key {}
 
 /// Writes the contract's output lines.
-struct JsonLines<W> {
-    out: W,
+pub(super) struct JsonLines<W> {
+    pub(super) out: W,
     /// The patterns' names, as JSON strings.
     names: Vec<String>,
-    error: Option<io::Error>,
+    pub(super) error: Option<io::Error>,
     /// Off for `cepflow bench`: results are only counted.
     enabled: bool,
+}
+
+impl<W> JsonLines<W> {
+    /// Lines for `spec`'s patterns, written to `out`.
+    pub(super) fn new(spec: &CompiledSpec, out: W) -> Self {
+        let names =
+            spec.patterns.iter().map(|p| json_string(&p.name)).collect();
+        JsonLines { out, names, error: None, enabled: true }
+    }
+
+    /// Off: results are only counted.
+    pub(super) fn set_enabled(&mut self, enabled: bool) {
+        self.enabled = enabled;
+    }
 }
 
 impl<W: Write> JsonLines<W> {
@@ -360,6 +374,18 @@ pub struct Prepared {
     timestamp: Option<i64>,
 }
 
+impl Prepared {
+    /// The event's time (`None` in processing time).
+    pub(super) fn timestamp(&self) -> Option<i64> {
+        self.timestamp
+    }
+
+    /// The key and the event.
+    pub(super) fn into_parts(self) -> (Key, JsonEvent) {
+        (self.key, self.event)
+    }
+}
+
 /// Runs a compiled spec over events pushed one line at a time, writing
 /// the contract's output lines to `out`.
 pub struct SpecRunner<W: Write> {
@@ -383,7 +409,7 @@ impl SpecRunner<io::Sink> {
     /// A runner that only counts results (for benchmarks).
     pub fn counting(spec: CompiledSpec) -> Self {
         let mut r = SpecRunner::new(spec, io::sink());
-        r.out.enabled = false;
+        r.set_output(false);
         r
     }
 }
@@ -410,19 +436,22 @@ impl<W: Write> SpecRunner<W> {
                 PatternOptions { timeouts: p.timeouts },
             );
         }
-        let names =
-            spec.patterns.iter().map(|p| json_string(&p.name)).collect();
         let parser = EventParser::new(spec.layout.clone());
         Self {
+            out: JsonLines::new(&spec, out),
             spec,
             parser,
             keys: Keys::new(),
             op,
-            out: JsonLines { out, names, error: None, enabled: true },
             max_ts: i64::MIN,
             summary: Summary::default(),
             clock: Box::new(wall_clock_ms),
         }
+    }
+
+    /// Whether results are written (off: only counted).
+    pub(super) fn set_output(&mut self, write: bool) {
+        self.out.set_enabled(write);
     }
 
     /// Replaces the processing-time clock (for tests).
@@ -633,90 +662,8 @@ impl<W: Write> SpecRunner<W> {
 
 /// The watermark once the largest timestamp seen is `max_ts`: Flink's
 /// bounded out-of-orderness, `max_ts - out_of_orderness - 1`.
-fn watermark_after(max_ts: i64, out_of_orderness: i64) -> i64 {
+pub(super) fn watermark_after(max_ts: i64, out_of_orderness: i64) -> i64 {
     max_ts.saturating_sub(out_of_orderness).saturating_sub(1)
-}
-
-/// A handler that keeps nothing: the operator counts what it emits.
-struct Discard;
-
-impl Handler<JsonEvent, Key> for Discard {
-    fn on_match(
-        &mut self,
-        _: PatternId,
-        _: &Key,
-        _: &Match<'_, JsonEvent>,
-        _: i64,
-    ) {
-    }
-}
-
-/// Counts what `spec` finds in `events`, as [`SpecRunner::counting`]
-/// does, with the keys split over `threads` worker threads
-/// ([`ShardedOperator`]). The counters are added over the shards, so
-/// the peak of live partial matches is the sum of the shards' peaks (an
-/// upper bound of one operator's). A spec in processing time (no `time`
-/// section) cannot be split: it runs on the caller's thread.
-///
-/// # Errors
-///
-/// [`RunError::Skip`] from a skip strategy with throw-on-miss.
-pub fn count_sharded(
-    spec: CompiledSpec,
-    events: Vec<Prepared>,
-    threads: usize,
-) -> Result<Summary, RunError> {
-    let Some((_, out_of_orderness)) = spec.time.clone() else {
-        let mut runner = SpecRunner::counting(spec);
-        for p in events {
-            runner.push_prepared(p)?;
-        }
-        return Ok(runner.finish(false)?.0);
-    };
-    let mut op = ShardedOperator::new(
-        threads,
-        || {
-            let mut op = KeyedOperator::new(TimeMode::EventTime);
-            for p in &spec.patterns {
-                op.add_pattern(
-                    &p.pattern,
-                    PatternOptions { timeouts: p.timeouts },
-                );
-            }
-            op
-        },
-        |_| Discard,
-    );
-    let mut max_ts = i64::MIN;
-    for p in events {
-        // Prepared in event time: `prepare` refused lines without a time.
-        let Some(ts) = p.timestamp else { continue };
-        max_ts = max_ts.max(ts);
-        let watermark = watermark_after(max_ts, out_of_orderness);
-        if op.push_and_advance(p.key, p.event, ts, watermark).is_err() {
-            break; // a shard stopped: finish() says why
-        }
-    }
-    let shards = op.finish().map_err(|e| RunError::Skip(e.error))?;
-    let mut counters = Counters::default();
-    let mut patterns: Vec<PatternSummary> = spec
-        .patterns
-        .iter()
-        .map(|p| PatternSummary {
-            name: p.name.clone(),
-            counters: PatternCounters::default(),
-        })
-        .collect();
-    for shard in &shards {
-        let op = &shard.operator;
-        counters = counters.added(&op.counters());
-        for (summary, id) in patterns.iter_mut().zip(op.pattern_ids()) {
-            let c = op.pattern_counters(id).unwrap_or_default();
-            summary.counters = summary.counters.added(&c);
-        }
-    }
-    let lines = counters.events_in;
-    Ok(Summary { lines, invalid: 0, counters, patterns })
 }
 
 #[cfg(test)]

@@ -39,6 +39,11 @@ pub struct RunArgs {
     /// (Flink never does).
     #[arg(long)]
     pub flush_held: bool,
+    /// Worker threads: above 1, the keys are split over that many
+    /// operators on threads of their own (event time only). Each key's
+    /// lines keep their order; lines of different keys interleave.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Read plain text lines through this regex; its named groups become
     /// the event's fields (lines that do not match are skipped).
     #[arg(long)]

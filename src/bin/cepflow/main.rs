@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command, RunArgs};
-use cepflow::spec::{self, RunError, SpecRunner};
+use cepflow::spec::{self, ParallelSpecRunner, RunError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -115,9 +115,8 @@ fn run(a: &RunArgs) -> ExitCode {
             }
         },
     };
-    let stdout = io::stdout();
-    let out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut runner = SpecRunner::new(spec, out);
+    let out = BufWriter::with_capacity(1 << 16, io::stdout());
+    let mut runner = ParallelSpecRunner::new(spec, a.threads, out);
     let mut line_no = 0u64;
     // With --lines: lines the regex skips, and lines it matched whose
     // fields were bad (counted as invalid, like bad JSON lines).

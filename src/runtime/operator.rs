@@ -266,13 +266,16 @@ impl<K> KeyState<K> {
     }
 }
 
-/// Moves a live partial-match count (a key's, or the operator's) from
-/// `before` to `after` for one pattern's runs. Counting where the runs
-/// change, while they are in cache, spares the end of every visit a walk
-/// over the key's patterns. `live` holds `before`, so nothing wraps.
+/// Moves the live partial-match counts, the key's and the operator's,
+/// from `before` to `after` for one pattern's runs. Counting where the
+/// runs change, while they are in cache, spares the end of every visit a
+/// walk over the key's patterns. Each count holds `before`, so nothing
+/// wraps.
 #[inline]
-fn recount(live: &mut u64, before: usize, after: usize) {
-    *live = *live - before as u64 + after as u64;
+fn recount(key: &mut u64, all: &mut u64, before: usize, after: usize) {
+    let (before, after) = (before as u64, after as u64);
+    *key = *key - before + after;
+    *all = *all - before + after;
 }
 
 /// The embeddable, push-based keyed CEP operator.
@@ -707,8 +710,12 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     &mut out,
                 );
                 let after = runs.partial_count();
-                recount(&mut state.live_partial, before, after);
-                recount(&mut self.counters.partial_matches, before, after);
+                recount(
+                    &mut state.live_partial,
+                    &mut self.counters.partial_matches,
+                    before,
+                    after,
+                );
                 state.note(i);
             }
             self.keys[slot] = Some(state);
@@ -864,8 +871,12 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
         let before = runs.partial_count();
         let result = self.advance_pattern(&state.key, runs, p, to, handler);
         let after = runs.partial_count();
-        recount(&mut state.live_partial, before, after);
-        recount(&mut self.counters.partial_matches, before, after);
+        recount(
+            &mut state.live_partial,
+            &mut self.counters.partial_matches,
+            before,
+            after,
+        );
         state.note(p);
         state.refresh_expiry();
         result
@@ -1028,8 +1039,12 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
             let before = runs.partial_count();
             result = self.advance_pattern(key, runs, i, ts, handler);
             let after = runs.partial_count();
-            recount(live_partial, before, after);
-            recount(&mut self.counters.partial_matches, before, after);
+            recount(
+                live_partial,
+                &mut self.counters.partial_matches,
+                before,
+                after,
+            );
             !runs.is_idle()
         });
         state.refresh_expiry();
@@ -1107,8 +1122,12 @@ impl<E, K: Hash + Eq + Clone> KeyedOperator<E, K> {
                     runs.start(nfa, buffer, scratch, &mut incoming, &mut out)
                 };
                 let after = runs.partial_count();
-                recount(&mut state.live_partial, before, after);
-                recount(&mut self.counters.partial_matches, before, after);
+                recount(
+                    &mut state.live_partial,
+                    &mut self.counters.partial_matches,
+                    before,
+                    after,
+                );
                 state.next_expiry = state.next_expiry.min(runs.next_expiry());
                 state.note(i);
                 match step {

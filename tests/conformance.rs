@@ -25,12 +25,13 @@ fn differential_regressions_agree() {
     check_all(&testdata().join("regressions"), 5);
 }
 
-/// Counts a case two ways: one counting runner, and `count_sharded` on
-/// three threads. `None` for a spec that is refused or in processing time.
+/// Counts a case two ways: one counting runner, and the events it read
+/// through a counting `ParallelSpecRunner` on three threads (as `cepflow
+/// bench --threads 3` does). `None` for a spec that is refused.
 fn counts_both_ways(
     dir: &std::path::Path,
 ) -> Option<(cepflow::spec::Summary, cepflow::spec::Summary)> {
-    use cepflow::spec::{count_sharded, load, SpecRunner};
+    use cepflow::spec::{load, ParallelSpecRunner, SpecRunner};
     let spec =
         load(&std::fs::read_to_string(dir.join("spec.json")).ok()?).ok()?;
     let events =
@@ -49,8 +50,11 @@ fn counts_both_ways(
     }
     let one = one.finish(false).ok()?.0;
     // Processing-time specs run on one thread anyway.
-    let split = count_sharded(spec, prepared, 3).ok()?;
-    Some((one, split))
+    let mut split = ParallelSpecRunner::counting(spec, 3);
+    for p in prepared {
+        split.push_prepared(p).ok()?;
+    }
+    Some((one, split.finish(false).ok()?.0))
 }
 
 #[test]

@@ -16,5 +16,5 @@ mod run;
 pub use error::{EventError, SpecError};
 pub use event::{parse_timestamp, FieldPath, JsonEvent};
 pub use load::{compile_file, load, CompiledPattern, CompiledSpec};
-pub use parallel::{count_sharded, ParallelSpecRunner};
+pub use parallel::ParallelSpecRunner;
 pub use run::{PatternSummary, Prepared, RunError, SpecRunner, Summary};

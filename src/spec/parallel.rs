@@ -8,12 +8,11 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use super::load::CompiledSpec;
-use super::run::{watermark_after, JsonLines, Key, Prepared, RunError};
-use super::{EventError, JsonEvent, PatternSummary, SpecRunner, Summary};
-use crate::runtime::{
-    Counters, KeyedOperator, PatternCounters, PatternOptions, ShardedOperator,
-    TimeMode,
+use super::run::{
+    operator_for, watermark_after, JsonLines, Key, Prepared, RunError,
 };
+use super::{EventError, JsonEvent, SpecRunner, Summary};
+use crate::runtime::{Counters, PatternCounters, ShardedOperator, TimeMode};
 
 /// A shard hands its lines over once it has this many bytes of them.
 const HAND_OVER_AT: usize = 64 * 1024;
@@ -40,7 +39,6 @@ struct Split<W: Write + Send + 'static> {
     reader: SpecRunner<io::Sink>,
     op: ShardedOperator<JsonEvent, Key, JsonLines<ShardOut<W>>>,
     out: Arc<Mutex<W>>,
-    spec: CompiledSpec,
     out_of_orderness: i64,
     max_ts: i64,
     /// A shard stopped on an error; `finish` reports it.
@@ -91,7 +89,7 @@ impl<W: Write + Send + 'static> ParallelSpecRunner<W> {
         let out = Arc::new(Mutex::new(out));
         let op = ShardedOperator::new(
             threads,
-            || event_time_operator(&spec),
+            || operator_for(&spec, TimeMode::EventTime),
             |_| {
                 let shard = ShardOut { buf: Vec::new(), shared: out.clone() };
                 let mut lines = JsonLines::new(&spec, shard);
@@ -100,10 +98,9 @@ impl<W: Write + Send + 'static> ParallelSpecRunner<W> {
             },
         );
         let split = Split {
-            reader: SpecRunner::counting(spec.clone()),
+            reader: SpecRunner::counting(spec),
             op,
             out,
-            spec,
             out_of_orderness,
             max_ts: i64::MIN,
             stopped: false,
@@ -125,13 +122,10 @@ impl<W: Write + Send + 'static> ParallelSpecRunner<W> {
     ) -> Result<(), RunError> {
         match &mut self.engine {
             Engine::One(r) => r.push_line(line_no, line),
-            Engine::Split(s) => {
-                if line.trim().is_empty() {
-                    return Ok(());
-                }
-                let p = s.reader.prepare(line_no, line);
-                s.push(p)
-            }
+            Engine::Split(s) => match s.reader.read_line(line_no, line) {
+                None => Ok(()),
+                Some(p) => s.push(p),
+            },
         }
     }
 
@@ -153,11 +147,10 @@ impl<W: Write + Send + 'static> ParallelSpecRunner<W> {
         match &mut self.engine {
             Engine::One(r) => r.push_line_in(line_no, block, range),
             Engine::Split(s) => {
-                if block[range.clone()].trim().is_empty() {
-                    return Ok(());
+                match s.reader.read_line_in(line_no, block, range) {
+                    None => Ok(()),
+                    Some(p) => s.push(p),
                 }
-                let p = s.reader.prepare_in(line_no, block, range);
-                s.push(p)
             }
         }
     }
@@ -216,15 +209,12 @@ impl<W: Write + Send + 'static> Split<W> {
         let read = self.reader.summary();
         let shards = self.op.finish().map_err(|e| RunError::Skip(e.error))?;
         let mut counters = Counters::default();
-        let mut patterns: Vec<PatternSummary> = self
-            .spec
-            .patterns
-            .iter()
-            .map(|p| PatternSummary {
-                name: p.name.clone(),
-                counters: PatternCounters::default(),
-            })
-            .collect();
+        // The reader knows the patterns' names; it ran nothing, and the
+        // shards' counts are added up from zero.
+        let mut patterns = read.patterns;
+        for p in &mut patterns {
+            p.counters = PatternCounters::default();
+        }
         let mut error = None;
         for mut shard in shards {
             let (op, lines) = (&mut shard.operator, &mut shard.handler);
@@ -244,13 +234,12 @@ impl<W: Write + Send + 'static> Split<W> {
             return Err(RunError::Io(e));
         }
         // The shards' handlers are gone, so this is the last reference.
-        let out = Arc::try_unwrap(self.out)
+        let mut out = Arc::try_unwrap(self.out)
             .map_err(|_| {
                 RunError::Io(io::Error::other("output still shared"))
             })?
             .into_inner()
             .map_err(|_| RunError::Io(io::Error::other("output poisoned")))?;
-        let mut out = out;
         out.flush().map_err(RunError::Io)?;
         let summary = Summary {
             lines: read.lines + self.prepared,
@@ -260,17 +249,6 @@ impl<W: Write + Send + 'static> Split<W> {
         };
         Ok((summary, out))
     }
-}
-
-/// A keyed operator in event time with `spec`'s patterns.
-pub(super) fn event_time_operator(
-    spec: &CompiledSpec,
-) -> KeyedOperator<JsonEvent, Key> {
-    let mut op = KeyedOperator::new(TimeMode::EventTime);
-    for p in &spec.patterns {
-        op.add_pattern(&p.pattern, PatternOptions { timeouts: p.timeouts });
-    }
-    op
 }
 
 /// A shard's output: lines gather in its own buffer, and whole lines go
@@ -312,23 +290,4 @@ impl<W: Write> Write for ShardOut<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.hand_over()
     }
-}
-
-/// Counts what `spec` finds in `events`, as [`SpecRunner::counting`]
-/// does, with the keys split over `threads` worker threads
-/// ([`ParallelSpecRunner::counting`]).
-///
-/// # Errors
-///
-/// [`RunError::Skip`] from a skip strategy with throw-on-miss.
-pub fn count_sharded(
-    spec: CompiledSpec,
-    events: Vec<Prepared>,
-    threads: usize,
-) -> Result<Summary, RunError> {
-    let mut runner = ParallelSpecRunner::counting(spec, threads);
-    for p in events {
-        runner.push_prepared(p)?;
-    }
-    Ok(runner.finish(false)?.0)
 }

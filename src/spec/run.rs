@@ -429,13 +429,7 @@ impl<W: Write> SpecRunner<W> {
         } else {
             TimeMode::ProcessingTime
         };
-        let mut op = KeyedOperator::new(mode);
-        for p in &spec.patterns {
-            op.add_pattern(
-                &p.pattern,
-                PatternOptions { timeouts: p.timeouts },
-            );
-        }
+        let op = operator_for(&spec, mode);
         let parser = EventParser::new(spec.layout.clone());
         Self {
             out: JsonLines::new(&spec, out),
@@ -473,11 +467,31 @@ impl<W: Write> SpecRunner<W> {
         line_no: u64,
         line: &str,
     ) -> Result<(), RunError> {
-        if line.trim().is_empty() {
-            return Ok(());
+        match self.read_line(line_no, line) {
+            None => Ok(()),
+            Some(p) => self.push_prepared(p.map_err(RunError::Event)?),
         }
-        let prepared = self.prepare(line_no, line).map_err(RunError::Event)?;
-        self.push_prepared(prepared)
+    }
+
+    /// [`prepare`](Self::prepare)s a line unless it is empty (`None`: an
+    /// empty line is skipped, not counted).
+    pub(super) fn read_line(
+        &mut self,
+        line_no: u64,
+        line: &str,
+    ) -> Option<Result<Prepared, EventError>> {
+        (!line.trim().is_empty()).then(|| self.prepare(line_no, line))
+    }
+
+    /// [`read_line`](Self::read_line) for line `range` of `block`.
+    pub(super) fn read_line_in(
+        &mut self,
+        line_no: u64,
+        block: &Arc<str>,
+        range: Range<usize>,
+    ) -> Option<Result<Prepared, EventError>> {
+        let empty = block[range.clone()].trim().is_empty();
+        (!empty).then(|| self.prepare_in(line_no, block, range))
     }
 
     /// Reads line `range` of `block` as [`push_line`](Self::push_line)
@@ -500,12 +514,10 @@ impl<W: Write> SpecRunner<W> {
         block: &Arc<str>,
         range: Range<usize>,
     ) -> Result<(), RunError> {
-        if block[range.clone()].trim().is_empty() {
-            return Ok(());
+        match self.read_line_in(line_no, block, range) {
+            None => Ok(()),
+            Some(p) => self.push_prepared(p.map_err(RunError::Event)?),
         }
-        let prepared =
-            self.prepare_in(line_no, block, range).map_err(RunError::Event)?;
-        self.push_prepared(prepared)
     }
 
     /// Parses a line and finds its key and timestamp, without running it
@@ -658,6 +670,18 @@ impl<W: Write> SpecRunner<W> {
             .collect();
         Summary { counters: self.op.counters(), patterns, ..self.summary }
     }
+}
+
+/// A keyed operator in `mode` with `spec`'s patterns.
+pub(super) fn operator_for(
+    spec: &CompiledSpec,
+    mode: TimeMode,
+) -> KeyedOperator<JsonEvent, Key> {
+    let mut op = KeyedOperator::new(mode);
+    for p in &spec.patterns {
+        op.add_pattern(&p.pattern, PatternOptions { timeouts: p.timeouts });
+    }
+    op
 }
 
 /// The watermark once the largest timestamp seen is `max_ts`: Flink's

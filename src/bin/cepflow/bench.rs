@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use cepflow::spec::{
-    count_sharded, CompiledSpec, Prepared, RunError, SpecRunner, Summary,
+    ParallelSpecRunner, Prepared, RunError, SpecRunner, Summary,
 };
 
 use crate::args::BenchArgs;
@@ -33,10 +33,10 @@ pub fn bench(a: &BenchArgs) -> ExitCode {
             Ok(s) => s,
             Err(code) => return code,
         };
-        // The runner reads the events; with threads, a copy of the spec
-        // runs them.
-        let sharded = (a.threads > 1).then(|| spec.clone());
-        let mut runner = SpecRunner::counting(spec);
+        // One runner reads the events, the timed one runs them (on its
+        // threads, made before timing).
+        let runner = ParallelSpecRunner::counting(spec.clone(), a.threads);
+        let mut reader = SpecRunner::counting(spec);
         let mut prepared = Vec::new();
         // Read as `cepflow run` reads: events share the text of their
         // piece of the input.
@@ -47,7 +47,7 @@ pub fn bench(a: &BenchArgs) -> ExitCode {
             |shared, range| {
                 line_no += 1;
                 if !shared[range.clone()].trim().is_empty() {
-                    match runner.prepare_in(line_no, shared, range) {
+                    match reader.prepare_in(line_no, shared, range) {
                         Ok(p) => prepared.push(p),
                         Err(e) => eprintln!("{e}"),
                     }
@@ -58,11 +58,7 @@ pub fn bench(a: &BenchArgs) -> ExitCode {
         let Ok(()) = read;
         let n = prepared.len();
         let start = Instant::now();
-        let result = match sharded {
-            Some(spec) => timed_sharded(spec, prepared, a.threads),
-            None => timed(runner, prepared),
-        };
-        let summary = match result {
+        let summary = match timed(runner, prepared) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("cepflow: {e}");
@@ -106,7 +102,7 @@ pub fn bench(a: &BenchArgs) -> ExitCode {
 /// from loading.
 #[inline(never)]
 fn timed(
-    mut runner: SpecRunner<std::io::Sink>,
+    mut runner: ParallelSpecRunner<std::io::Sink>,
     prepared: Vec<Prepared>,
 ) -> Result<Summary, RunError> {
     for p in prepared {
@@ -126,14 +122,4 @@ fn peak_rss_mb() -> f64 {
             v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()
         })
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// [`timed`] with the keys split over `threads` worker threads.
-#[inline(never)]
-fn timed_sharded(
-    spec: CompiledSpec,
-    prepared: Vec<Prepared>,
-    threads: usize,
-) -> Result<Summary, RunError> {
-    count_sharded(spec, prepared, threads)
 }

@@ -197,12 +197,53 @@ pub struct Scratch {
     edges: Vec<(Action, StateId, u32)>,
     stack: Vec<StateId>,
     path: Vec<(StageId, EventId)>,
+    /// Allocations of queues that went idle, for the next queues that
+    /// start, the most recently emptied first (still in cache).
+    spare_queues: Vec<Vec<Run>>,
 }
+
+/// Spare queue allocations kept at most: enough for a burst of keys
+/// going idle and busy again.
+const SPARE_QUEUES: usize = 256;
+
+/// Capacity above which an idle queue's allocation is freed rather than
+/// kept as a spare: a key's queue then holds about what it needs, not
+/// what the busiest step ever needed.
+const SPARE_CAPACITY: usize = 8;
+
+/// Capacity a queue that starts with no spare at hand gets.
+const QUEUE_CAPACITY: usize = 4;
 
 impl Scratch {
     /// Empty scratch space.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A spare allocation for a queue that needs `len` entries.
+    #[inline]
+    fn queue_for(&mut self, len: usize) -> Vec<Run> {
+        match self.spare_queues.pop() {
+            Some(spare) if spare.capacity() >= len => spare,
+            _ => Vec::with_capacity(len.max(QUEUE_CAPACITY)),
+        }
+    }
+
+    /// Keeps an idle queue's (empty) allocation for a later queue.
+    #[inline]
+    fn keep_queue(&mut self, queue: Vec<Run>) {
+        let cap = queue.capacity();
+        if cap > 0
+            && cap <= SPARE_CAPACITY
+            && self.spare_queues.len() < SPARE_QUEUES
+        {
+            if self.spare_queues.capacity() == 0 {
+                // The pool's whole size at once, so keeping a queue never
+                // grows it one allocation at a time.
+                self.spare_queues.reserve_exact(SPARE_QUEUES);
+            }
+            self.spare_queues.push(queue);
+        }
     }
 }
 
@@ -556,10 +597,29 @@ impl Runs {
 
     /// Empties a queue that holds only the start run (see the type docs).
     #[inline]
-    fn normalise(&mut self) {
+    fn normalise(&mut self, scratch: &mut Scratch) {
         if self.partial.len() == 1 {
             debug_assert_eq!(self.partial.as_slice()[0].start_seq, NO_SEQ);
-            self.partial.clear();
+            self.go_idle(scratch);
+        }
+    }
+
+    /// Empties the queue and hands its allocation to the scratch's
+    /// spares: an idle pattern holds no memory, and the next queue to
+    /// start takes an allocation that is still in cache instead of the
+    /// cold one this key would otherwise keep.
+    #[inline]
+    fn go_idle(&mut self, scratch: &mut Scratch) {
+        self.partial.clear();
+        scratch.keep_queue(self.partial.take_items());
+    }
+
+    /// Makes room for `len` runs in the queue, from the scratch's spares
+    /// when it has no allocation.
+    #[inline]
+    fn reserve(&mut self, scratch: &mut Scratch, len: usize) {
+        if self.partial.capacity() == 0 {
+            self.partial.set_items(scratch.queue_for(len));
         }
     }
 
@@ -699,6 +759,7 @@ impl Runs {
         // `fin` is `None`: the target cannot finish at once.
         let (taken, _) =
             take_edge(nfa, buffer, scratch, start, event, t, Chain::Share);
+        self.reserve(scratch, 2);
         self.partial.add(taken);
         self.partial.push_greatest(start);
         self.min_deadline = if nfa.previous_windows {
@@ -893,15 +954,14 @@ impl Runs {
         out: &mut O,
     ) -> Result<(), SkipError> {
         let deadline = succ.deadline(nfa);
-        let Successors { mut next, mut potential, .. } = succ;
+        let Successors { next, mut potential, .. } = succ;
         if next.len() == 1 {
-            self.partial.clear(); // only the start run: see the type docs
+            self.go_idle(scratch); // only the start run: see the type docs
         } else {
-            // Swapped, not copied: the key's old allocation becomes the
-            // scratch's. Capacities only move between the key and the
-            // scratch, each grown once to what some step needed, so the
-            // event path stops allocating once they have.
-            std::mem::swap(&mut self.partial, &mut next);
+            // Copied, not swapped, so that the key keeps an allocation of
+            // about its own size, and the scratch its large one.
+            self.reserve(scratch, next.len());
+            self.partial.copy_from(&next);
         }
         self.min_deadline = deadline;
         let result =
@@ -928,7 +988,7 @@ impl Runs {
         let mut none = JavaHeap::default();
         let result =
             self.emit_matches(nfa, buffer, scratch, &mut none, true, out);
-        self.normalise();
+        self.normalise(scratch);
         result
     }
 
@@ -1041,7 +1101,7 @@ impl Runs {
             report_timeout(nfa, buffer, &mut scratch.path, run, expiry, out);
         }
         buffer.release(run.node);
-        self.partial.clear();
+        self.go_idle(scratch);
         self.min_deadline = i64::MAX;
         true
     }
@@ -1144,7 +1204,7 @@ impl Runs {
         } else {
             self.emit_matches(nfa, buffer, scratch, potential, false, out)
         };
-        self.normalise();
+        self.normalise(scratch);
         result
     }
 
@@ -1212,6 +1272,13 @@ impl Runs {
             };
             out.on_match(&m);
             buffer.release(earliest.node);
+        }
+        if self.completed.is_empty() {
+            // Nothing held: the (usually larger) allocation of
+            // `potential`, swapped in above, goes back to it, and the
+            // runs it held are gone one way or the other.
+            potential.clear();
+            std::mem::swap(&mut self.completed, potential);
         }
         Ok(())
     }
@@ -1964,6 +2031,39 @@ mod tests {
         assert_eq!(k.runs.next_expiry(), i64::MAX);
         assert_eq!(started(&k.seen.timeouts), [(3, 13)]);
         assert!(k.buffer.is_empty());
+    }
+
+    #[test]
+    fn queues_hold_memory_for_what_they_hold_and_idle_ones_none() {
+        let pattern = a_then_b_pattern();
+        let nfa = pattern.nfa();
+        let mut k = Key::new();
+        // Nine partial matches at once: the queue grows past what a spare
+        // may hold.
+        for e in 1..10 {
+            k.feed(nfa, e, true);
+        }
+        assert_eq!(k.runs.partial_count(), 9);
+        let run = std::mem::size_of::<Run>();
+        assert!(k.runs.memory_usage() > SPARE_CAPACITY * run);
+        // All expire: the idle queue holds nothing, and its allocation,
+        // too large to keep, is not kept either.
+        let (b, s, o) = (&mut k.buffer, &mut k.scratch, &mut k.seen);
+        k.runs.advance_time(nfa, b, s, 100, true, o).unwrap();
+        assert!(k.runs.is_idle());
+        assert_eq!(k.runs.memory_usage(), 0);
+        assert!(k.scratch.spare_queues.is_empty());
+        // A new partial match gets a queue of its own size ...
+        k.feed(nfa, 200, true);
+        assert_eq!(k.runs.memory_usage(), QUEUE_CAPACITY * run);
+        // ... whose allocation, once idle again, is kept for the next.
+        let (b, s, o) = (&mut k.buffer, &mut k.scratch, &mut k.seen);
+        k.runs.advance_time(nfa, b, s, 300, true, o).unwrap();
+        assert_eq!(k.runs.memory_usage(), 0);
+        assert_eq!(k.scratch.spare_queues.len(), 1);
+        k.feed(nfa, 400, true);
+        assert!(k.scratch.spare_queues.is_empty());
+        assert_eq!(started(&k.seen.timeouts)[9..], [(200, 210)]);
     }
 
     fn started(timeouts: &[(OwnedMatch<i64>, i64)]) -> Vec<(i64, i64)> {

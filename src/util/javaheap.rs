@@ -35,6 +35,27 @@ impl<T: HeapKey> JavaHeap<T> {
         self.items.capacity()
     }
 
+    /// Takes the entries' vector out (its allocation with it), leaving
+    /// the heap empty with no allocation.
+    pub(crate) fn take_items(&mut self) -> Vec<T> {
+        std::mem::take(&mut self.items)
+    }
+
+    /// Makes an empty vector (for its allocation) the heap's.
+    pub(crate) fn set_items(&mut self, items: Vec<T>) {
+        debug_assert!(self.items.is_empty() && items.is_empty());
+        self.items = items;
+    }
+
+    /// Replaces the entries by `other`'s, in the same array order.
+    pub(crate) fn copy_from(&mut self, other: &JavaHeap<T>)
+    where
+        T: Copy,
+    {
+        self.items.clear();
+        self.items.extend_from_slice(&other.items);
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -199,7 +199,7 @@ pub struct Scratch {
     path: Vec<(StageId, EventId)>,
     /// Allocations of queues that went idle, for the next queues that
     /// start, the most recently emptied first (still in cache).
-    spare_queues: Vec<Vec<Run>>,
+    spare_queues: Vec<thin_vec::ThinVec<Run>>,
 }
 
 /// Spare queue allocations kept at most: enough for a burst of keys
@@ -222,16 +222,16 @@ impl Scratch {
 
     /// A spare allocation for a queue that needs `len` entries.
     #[inline]
-    fn queue_for(&mut self, len: usize) -> Vec<Run> {
+    fn queue_for(&mut self, len: usize) -> thin_vec::ThinVec<Run> {
         match self.spare_queues.pop() {
             Some(spare) if spare.capacity() >= len => spare,
-            _ => Vec::with_capacity(len.max(QUEUE_CAPACITY)),
+            _ => thin_vec::ThinVec::with_capacity(len.max(QUEUE_CAPACITY)),
         }
     }
 
     /// Keeps an idle queue's (empty) allocation for a later queue.
     #[inline]
-    fn keep_queue(&mut self, queue: Vec<Run>) {
+    fn keep_queue(&mut self, queue: thin_vec::ThinVec<Run>) {
         let cap = queue.capacity();
         if cap > 0
             && cap <= SPARE_CAPACITY

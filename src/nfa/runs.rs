@@ -11,6 +11,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use thin_vec::ThinVec;
+
 use super::automaton::{
     Action, AfterMatch, Exclusive, Nfa, Reuse, StartTake, StateKind,
     Transition,
@@ -199,7 +201,7 @@ pub struct Scratch {
     path: Vec<(StageId, EventId)>,
     /// Allocations of queues that went idle, for the next queues that
     /// start, the most recently emptied first (still in cache).
-    spare_queues: Vec<thin_vec::ThinVec<Run>>,
+    spare_queues: Vec<ThinVec<Run>>,
 }
 
 /// Spare queue allocations kept at most: enough for a burst of keys
@@ -222,16 +224,16 @@ impl Scratch {
 
     /// A spare allocation for a queue that needs `len` entries.
     #[inline]
-    fn queue_for(&mut self, len: usize) -> thin_vec::ThinVec<Run> {
+    fn queue_for(&mut self, len: usize) -> ThinVec<Run> {
         match self.spare_queues.pop() {
             Some(spare) if spare.capacity() >= len => spare,
-            _ => thin_vec::ThinVec::with_capacity(len.max(QUEUE_CAPACITY)),
+            _ => ThinVec::with_capacity(len.max(QUEUE_CAPACITY)),
         }
     }
 
     /// Keeps an idle queue's (empty) allocation for a later queue.
     #[inline]
-    fn keep_queue(&mut self, queue: thin_vec::ThinVec<Run>) {
+    fn keep_queue(&mut self, queue: ThinVec<Run>) {
         let cap = queue.capacity();
         if cap > 0
             && cap <= SPARE_CAPACITY

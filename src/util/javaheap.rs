@@ -17,6 +17,7 @@ pub(crate) trait HeapKey {
     fn heap_cmp(&self, other: &Self) -> Ordering;
 }
 
+/// A min-heap in `java.util.PriorityQueue`'s layout.
 ///
 /// The entries are a `ThinVec`: one pointer, with the length and
 /// capacity in the allocation (an empty one points at a shared static

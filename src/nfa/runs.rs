@@ -586,12 +586,13 @@ impl Runs {
         Ok(())
     }
 
-    /// Releases every run's events from the buffer, leaving the start run.
+    /// Releases every run's events from the buffer, leaving the start run
+    /// and no memory (a removed pattern's queues are never used again).
     pub fn clear<E>(&mut self, buffer: &mut SharedBuffer<E>) {
-        for run in self.partial.drain_in_array_order() {
+        for run in self.partial.take_items() {
             buffer.release(run.node);
         }
-        for run in self.completed.drain_in_array_order() {
+        for run in self.completed.take_items() {
             buffer.release(run.node);
         }
         self.min_deadline = i64::MAX;
@@ -2065,6 +2066,10 @@ mod tests {
         assert_eq!(k.scratch.spare_queues.len(), 1);
         k.feed(nfa, 400, true);
         assert!(k.scratch.spare_queues.is_empty());
+        // A cleared queue (its pattern replaced or removed) keeps nothing.
+        k.runs.clear(&mut k.buffer);
+        assert_eq!(k.runs.memory_usage(), 0);
+        assert!(k.buffer.is_empty());
         assert_eq!(started(&k.seen.timeouts)[9..], [(200, 210)]);
     }
 
